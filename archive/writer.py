@@ -1,0 +1,89 @@
+"""Atomic writes of post files: a crash leaves the old file or the new one, never a torn one."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from archive.errors import ArchiveError
+from archive.paths import post_relpath, resolve_inside
+from archive.post import Post
+
+#: Prefix of the temp files the writer makes; readers skip names that start with a dot.
+TEMP_PREFIX = ".tmp-"
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What :func:`write_post` did: the post's path relative to the root, its sha256 (hex, of
+    the file's bytes) and whether the file was (re)written (False: same bytes already there)."""
+
+    relpath: str
+    sha256: str
+    changed: bool
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, rename.
+
+    Creates missing parent folders. Raises ArchiveError naming ``path`` when the disk is full,
+    the folder is read-only or any other OS error occurs; the temp file is removed then, and
+    an existing file at ``path`` is left as it was.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise ArchiveError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise ArchiveError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    # The rename is durable only once the folder's entry is on disk.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_post(root: Path, post: Post) -> WriteResult:
+    """Write ``post`` under ``root`` at ``posts/YYYY/MM/DD/<id>.md`` unless the same bytes are
+    already there.
+
+    Raises UnsafePathError for an id or date that would not give a safe path, ArchiveError for
+    an OS error (see :func:`write_atomic`).
+    """
+    relpath = post_relpath(post.id, post.date)
+    path = resolve_inside(root, relpath)
+    data = post.to_text().encode("utf-8")
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        if path.read_bytes() == data:
+            return WriteResult(relpath, digest, changed=False)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise ArchiveError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    write_atomic(path, data)
+    return WriteResult(relpath, digest, changed=True)

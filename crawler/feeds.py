@@ -1,0 +1,232 @@
+"""Feeds: the feeds file (TOML) and the parsers that turn a feed document into entries.
+
+Two kinds of feed document are read:
+
+- ``rss``: RSS 0.9x/1.0/2.0 or Atom, parsed with feedparser (https://feedparser.readthedocs.io),
+  which never raises on bad input but sets ``bozo``;
+- ``sina_roll``: Sina's roll API (``https://feed.mix.sina.com.cn/api/roll/get?pageid=…&lid=…``),
+  JSON ``{"result": {"data": [{docid, title, url, intro, media_name, keywords, ctime, intime,
+  mtime, …}]}}`` with times as epoch seconds sent as strings, possibly wrapped in a JSONP
+  callback. Shape taken from the real response in
+  shared/fixtures/sina/api/r3_sina_roll_153_2516_2026-09-29_page1.json.
+
+Parsers never raise on a bad document: they return a :class:`FeedDocument` whose ``error``
+says what was wrong.
+"""
+
+from __future__ import annotations
+
+import calendar
+import html
+import json
+import re
+import tomllib
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import feedparser
+
+from crawler.items import FeedConfig, FeedDocument, FeedEntry
+from crawler.urls import normalize_url
+
+KINDS = ("rss", "sina_roll")
+DEFAULT_AUTHOR = "新浪财经"
+_JSONP = re.compile(r"^\s*(?:try\s*\{\s*)?[\w$.]+\s*\(\s*(.*)\)\s*;?\s*(?:\}\s*catch.*)?$", re.S)
+
+
+class FeedConfigError(ValueError):
+    """The feeds file is missing, is not TOML, or a feed in it lacks a field or is invalid."""
+
+
+def default_feeds_path() -> Path:
+    """Return the path of the feeds file shipped with the package (``crawler/feeds.toml``)."""
+    return Path(str(resources.files("crawler") / "feeds.toml"))
+
+
+def load_feeds(path: Path | None = None) -> list[FeedConfig]:
+    """Read a feeds file: ``[[feed]]`` tables with ``name``, ``url``, ``kind``, ``categories``
+    (list of strings) and ``author`` (default 新浪财经).
+
+    Raises FeedConfigError naming the file and the feed when anything is wrong.
+    """
+    path = path or default_feeds_path()
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FeedConfigError(f"cannot read feeds file {path}: {exc.strerror}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise FeedConfigError(f"feeds file {path} is not valid TOML: {exc}") from exc
+    tables = data.get("feed")
+    if not isinstance(tables, list) or not tables:
+        raise FeedConfigError(f"feeds file {path} has no [[feed]] tables")
+    feeds: list[FeedConfig] = []
+    names: set[str] = set()
+    for number, table in enumerate(tables, 1):
+        where = f"{path}, feed #{number}"
+        name, url = table.get("name"), table.get("url")
+        if not isinstance(name, str) or not name.strip():
+            raise FeedConfigError(f"{where}: 'name' must be a non-empty string")
+        if name in names:
+            raise FeedConfigError(f"{where}: the name {name!r} is used twice")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise FeedConfigError(f"{where} ({name}): 'url' must be an http(s) URL")
+        kind = table.get("kind")
+        if kind is not None and kind not in KINDS:
+            raise FeedConfigError(f"{where} ({name}): 'kind' must be one of {', '.join(KINDS)}")
+        categories = table.get("categories")
+        if categories is not None and (
+            not isinstance(categories, list) or not all(isinstance(c, str) for c in categories)
+        ):
+            raise FeedConfigError(f"{where} ({name}): 'categories' must be a list of strings")
+        author = table.get("author", DEFAULT_AUTHOR)
+        if not isinstance(author, str):
+            raise FeedConfigError(f"{where} ({name}): 'author' must be a string")
+        names.add(name)
+        feeds.append(
+            FeedConfig(
+                name=name,
+                url=url,
+                kind=kind,
+                categories=tuple(categories) if categories is not None else None,
+                author=author,
+            )
+        )
+    return feeds
+
+
+def detect_kind(body: bytes) -> str:
+    """Recognise a feed document: ``sina_roll`` for JSON/JSONP, ``rss`` for anything else
+    (feedparser decides then whether it is RSS or Atom)."""
+    head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith((b"{", b"[")) or re.match(rb"^(try\s*\{\s*)?[\w$.]+\s*\(", head):
+        return "sina_roll"
+    return "rss"
+
+
+def parse_feed(
+    body: bytes, url: str, *, feed: str, kind: str | None = None, content_type: str = ""
+) -> FeedDocument:
+    """Parse a feed document fetched from ``url`` into entries of the feed named ``feed``.
+
+    ``kind`` is ``rss``, ``sina_roll`` or None (recognise it). Never raises on bad input.
+    """
+    kind = kind or detect_kind(body)
+    if kind == "sina_roll":
+        return parse_roll_json(body, url, feed=feed)
+    return parse_rss(body, url, feed=feed, content_type=content_type)
+
+
+def _dedupe(entries: list[FeedEntry]) -> list[FeedEntry]:
+    seen: set[str] = set()
+    unique = []
+    for entry in entries:
+        if entry.url not in seen:
+            seen.add(entry.url)
+            unique.append(entry)
+    return unique
+
+
+def _struct_to_datetime(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), UTC)
+    except (OverflowError, ValueError, TypeError):
+        return None
+
+
+def parse_rss(body: bytes, url: str, *, feed: str, content_type: str = "") -> FeedDocument:
+    """Parse RSS or Atom bytes with feedparser. Entries without a usable http(s) link are
+    skipped; entries listed twice (same URL after normalisation) are kept once."""
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
+    doc = FeedDocument(kind="rss", title=(parsed.feed.get("title") or "").strip())
+    if parsed.bozo and not parsed.entries:
+        exc = parsed.get("bozo_exception")
+        doc.error = f"not a readable RSS/Atom document: {exc}"
+        return doc
+    entries = []
+    for item in parsed.entries:
+        link = normalize_url(item.get("link") or "", url)
+        if not link:
+            continue
+        entries.append(
+            FeedEntry(
+                url=link,
+                guid=(item.get("id") or link).strip(),
+                title=html.unescape(item.get("title") or "").strip(),
+                feed=feed,
+                published=_struct_to_datetime(item.get("published_parsed")),
+                updated=_struct_to_datetime(item.get("updated_parsed")),
+                tags=tuple(t.get("term", "") for t in item.get("tags", []) if t.get("term")),
+            )
+        )
+    doc.entries = _dedupe(entries)
+    return doc
+
+
+def _epoch(value: Any) -> datetime | None:
+    try:
+        seconds = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    if seconds <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def parse_roll_json(body: bytes, url: str, *, feed: str) -> FeedDocument:
+    """Parse a Sina roll API response (JSON or JSONP) into entries.
+
+    An entry's URL is ``url`` (else ``wapurl``), its guid the ``docid``, published ``ctime``
+    (else ``intime``), updated ``mtime``; ``media_name`` and ``keywords`` are kept as source
+    and tags.
+    """
+    doc = FeedDocument(kind="sina_roll")
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        doc.error = f"roll API response is not UTF-8: {exc}"
+        return doc
+    jsonp = _JSONP.match(text)
+    if jsonp and not text.lstrip().startswith(("{", "[")):
+        text = jsonp.group(1)
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        doc.error = f"roll API response is not JSON: {exc}"
+        return doc
+    result = data.get("result") if isinstance(data, dict) else None
+    items = result.get("data") if isinstance(result, dict) else None
+    if not isinstance(items, list):
+        doc.error = "roll API response has no result.data list"
+        return doc
+    entries = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        link = normalize_url(str(item.get("url") or item.get("wapurl") or ""), url)
+        if not link:
+            continue
+        keywords = str(item.get("keywords") or "")
+        entries.append(
+            FeedEntry(
+                url=link,
+                guid=str(item.get("docid") or link),
+                title=html.unescape(str(item.get("title") or "")).strip(),
+                feed=feed,
+                published=_epoch(item.get("ctime")) or _epoch(item.get("intime")),
+                updated=_epoch(item.get("mtime")),
+                source=str(item.get("media_name") or "").strip(),
+                tags=tuple(k.strip() for k in re.split(r"[,，]", keywords) if k.strip()),
+            )
+        )
+    doc.entries = _dedupe(entries)
+    return doc
