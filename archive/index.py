@@ -7,6 +7,8 @@ Tables (FORMAT.md, "Index"):
 - ``failures``: one row per URL that could not be archived, with its feed, reason, attempts and
   times (ISO 8601 UTC); the row goes away when the URL is archived later.
 - ``runs``: one row per crawl with its counts and exit code.
+- ``entry_urls``: every URL an article was requested at (a feed entry's URL can differ from the
+  article's canonical ``link``), so that the next crawl skips it without a request.
 
 The database runs in WAL mode with a busy timeout so that readers never see "database is
 locked" while a crawl writes (https://www.sqlite.org/wal.html).
@@ -17,7 +19,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -129,9 +131,13 @@ class Index:
                     "attempts": int,
                     "first_failed": str,
                     "last_try": str,
+                    "next_try": str,
                 },
                 pk="url",
             )
+        entry_urls = self.db["entry_urls"]
+        if not entry_urls.exists():
+            entry_urls.create({"url": str, "id": str}, pk="url")
         runs = self.db["runs"]
         if not runs.exists():
             runs.create(
@@ -158,7 +164,16 @@ class Index:
         for post_id, link in self.db.execute("select id, link from articles"):
             keys.add(post_id)
             keys.add(link)
+        keys.update(url for (url,) in self.db.execute("select url from entry_urls"))
         return keys
+
+    def remember_url(self, url: str, post_id: str) -> None:
+        """Remember that requesting ``url`` gave the article ``post_id``."""
+        with self.db.conn:
+            self.db.execute(
+                "insert or replace into entry_urls (url, id) values (?, ?)", [url, post_id]
+            )
+            self.db["failures"].delete_where("url = ?", [url])
 
     def get_article(self, post_id: str) -> dict[str, Any] | None:
         """Return the ``articles`` row with ``post_id`` as a dict, or None."""
@@ -183,21 +198,43 @@ class Index:
 
     # -- failures ----------------------------------------------------------------------------
 
-    def record_failure(self, url: str, *, feed: str, reason: str, detail: str = "") -> None:
+    def record_failure(
+        self, url: str, *, feed: str, reason: str, detail: str = "", backoff: float = 0.0
+    ) -> None:
         """Record (or count once more) a failure to archive ``url``; ``reason`` is a short
-        slug such as ``http_404`` or ``no_body``, ``detail`` a human sentence."""
-        now = utc_now()
+        slug such as ``http_404`` or ``no_body``, ``detail`` a human sentence.
+
+        ``next_try`` is set ``backoff * 2 ** (attempts - 1)`` seconds from now (exponential
+        backoff); until then :meth:`blocked_urls` lists the URL.
+        """
+        now = datetime.now(UTC).replace(microsecond=0)
         with self.db.conn:
-            self.db.execute(
+            (attempts,) = self.db.execute(
                 """
                 insert into failures (url, feed, reason, detail, attempts, first_failed, last_try)
                 values (?, ?, ?, ?, 1, ?, ?)
                 on conflict(url) do update set
                   feed = excluded.feed, reason = excluded.reason, detail = excluded.detail,
                   attempts = attempts + 1, last_try = excluded.last_try
+                returning attempts
                 """,
-                [url, feed, reason, detail, now, now],
+                [url, feed, reason, detail, now.isoformat(), now.isoformat()],
+            ).fetchone()
+            delay = timedelta(seconds=min(backoff * 2 ** (attempts - 1), 365 * 86400))
+            self.db.execute(
+                "update failures set next_try = ? where url = ?",
+                [(now + delay).isoformat(), url],
             )
+
+    def blocked_urls(self, *, max_attempts: int, now: str | None = None) -> set[str]:
+        """Return the failed URLs not to request now: waiting for their ``next_try`` (ISO 8601
+        UTC; default now) or out of attempts (``attempts >= max_attempts``)."""
+        now = now or utc_now()
+        rows = self.db.execute(
+            "select url from failures where attempts >= ? or coalesce(next_try, '') > ?",
+            [max_attempts, now],
+        )
+        return {url for (url,) in rows}
 
     def failures(self) -> list[dict[str, Any]]:
         """Return all failure rows, most recent first."""

@@ -24,7 +24,7 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 # Sina's article ids, newest scheme first. Sources: the URLs of the captured pages in
 # shared/fixtures/sina/MANIFEST.tsv, e.g. .../doc-ikyamrmy5804517.shtml,
 # finance.sina.cn/.../detail-ikknscsi2623250.d.html, k.sina.com.cn/article_<uid>_<id>.html and
-# t.cj.sina.com.cn/articles/view/<uid>/<id> (the same <id> scheme: its first digits are <uid> in hex).
+# t.cj.sina.com.cn/articles/view/<uid>/<id> (one <id> scheme: it starts with <uid> in hex).
 _SINA_IDS = (
     re.compile(r"/(?:doc|detail)-(i[a-z0-9]{6,20})(?:\.d)?\.s?html?$"),
     re.compile(r"/article_\d+_([0-9a-z]{10,32})\.html?$"),

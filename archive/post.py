@@ -194,6 +194,8 @@ class Post:
         for key, value in self.front_matter().items():
             if isinstance(value, bool):
                 lines.append(f"{key}: {'true' if value else 'false'}")
+            elif isinstance(value, list) and not value:
+                lines.append(f"{key}: []")
             elif isinstance(value, list):
                 lines.append(f"{key}:")
                 lines.extend(f" - {yaml_string(fold_line_breaks(item))}" for item in value)

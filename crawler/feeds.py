@@ -96,6 +96,32 @@ def load_feeds(path: Path | None = None) -> list[FeedConfig]:
     return feeds
 
 
+def select_feeds(path: Path | None, wanted: list[str]) -> list[FeedConfig]:
+    """Return the feeds to crawl: every feed of the feeds file at ``path`` (None: the shipped
+    one) when ``wanted`` is empty, else the feeds ``wanted`` names; a URL in ``wanted`` is an
+    extra feed whose kind is recognised from the document, whose categories default to the
+    feed's own title and whose author is 新浪财经.
+
+    Raises FeedConfigError for a bad feeds file or a name the file does not have.
+    """
+    feeds = load_feeds(path)
+    if not wanted:
+        return feeds
+    by_name = {feed.name: feed for feed in feeds}
+    chosen = []
+    for item in wanted:
+        if item in by_name:
+            chosen.append(by_name[item])
+        elif item.startswith(("http://", "https://")):
+            chosen.append(FeedConfig(name=item, url=item))
+        else:
+            raise FeedConfigError(
+                f"unknown feed {item!r}: not a name in the feeds file "
+                f"({', '.join(by_name)}) nor an http(s) URL"
+            )
+    return chosen
+
+
 def detect_kind(body: bytes) -> str:
     """Recognise a feed document: ``sina_roll`` for JSON/JSONP, ``rss`` for anything else
     (feedparser decides then whether it is RSS or Atom)."""
@@ -145,10 +171,6 @@ def parse_rss(body: bytes, url: str, *, feed: str, content_type: str = "") -> Fe
         headers["content-type"] = content_type
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
     doc = FeedDocument(kind="rss", title=(parsed.feed.get("title") or "").strip())
-    if parsed.bozo and not parsed.entries:
-        exc = parsed.get("bozo_exception")
-        doc.error = f"not a readable RSS/Atom document: {exc}"
-        return doc
     entries = []
     for item in parsed.entries:
         link = normalize_url(item.get("link") or "", url)
@@ -160,12 +182,15 @@ def parse_rss(body: bytes, url: str, *, feed: str, content_type: str = "") -> Fe
                 guid=(item.get("id") or link).strip(),
                 title=html.unescape(item.get("title") or "").strip(),
                 feed=feed,
-                published=_struct_to_datetime(item.get("published_parsed")),
-                updated=_struct_to_datetime(item.get("updated_parsed")),
-                tags=tuple(t.get("term", "") for t in item.get("tags", []) if t.get("term")),
+                # dict.get: FeedParserDict maps a missing key to another (feedparser issue 310)
+                published=_struct_to_datetime(dict.get(item, "published_parsed")),
+                updated=_struct_to_datetime(dict.get(item, "updated_parsed")),
             )
         )
     doc.entries = _dedupe(entries)
+    if not doc.entries and (parsed.bozo or not parsed.get("version")):
+        problem = parsed.get("bozo_exception") or "no RSS or Atom root element"
+        doc.error = f"not a readable RSS/Atom document: {problem}"
     return doc
 
 

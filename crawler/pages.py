@@ -15,7 +15,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import urljoin
 
 import lxml.html
@@ -184,7 +184,7 @@ def parse_page_time(text: str) -> datetime | None:
         year, month, day, hour, minute, second, zone = iso.groups()
         tz = BEIJING
         if zone == "Z":
-            tz = timezone.utc
+            tz = UTC
         elif zone:
             sign = -1 if zone[0] == "-" else 1
             digits = zone[1:].replace(":", "")
@@ -230,8 +230,7 @@ class ArticlePage:
     def _first(self, selectors: Iterable[str], root: etree._Element | None = None):  # type: ignore[no-untyped-def]
         root = self.tree if root is None else root
         for selector in selectors:
-            for element in root.cssselect(selector):
-                yield element
+            yield from root.cssselect(selector)
 
     def _meta(self, *keys: str) -> str:
         for key in keys:
@@ -356,7 +355,7 @@ class ArticlePage:
         if updated is not None and updated <= published:
             updated = None
         return ArticleItem(
-            url=self.url,
+            url=entry.url if entry else self.url,
             link=link,
             id=article_id(link),
             title=title,
@@ -376,9 +375,7 @@ class ArticlePage:
         """Return the 责任编辑 name (from ``.article-editor``/``.show_author`` anywhere on the
         page, else a paragraph of the body that starts with 责任编辑) and remove that line."""
         candidates = list(self._first(EDITOR))
-        candidates += [
-            p for p in container.iter("p") if _text(p).startswith("责任编辑")
-        ]
+        candidates += [p for p in container.iter("p") if _text(p).startswith("责任编辑")]
         for element in candidates:
             match = _EDITOR.search(_text(element))
             if match:

@@ -64,6 +64,8 @@ def normalize_url(url: str, base: str = "") -> str:
     Returns ``""`` for a URL that is not http(s) after these steps.
     """
     url = (url or "").strip()
+    if not url:
+        return ""
     if url.lower().startswith(("http%3a", "https%3a")):
         url = unquote(url)
     url = unwrap_redirect(urljoin(base, url) if base else url)

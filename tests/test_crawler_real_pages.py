@@ -1,4 +1,6 @@
-"""Every page in shared/fixtures/sina/pages/ against values checked by hand (tests/data/real_pages.json).
+"""Every page of shared/fixtures/sina/pages/ against values checked by hand.
+
+The values are in tests/data/real_pages.json.
 
 The expected values were read off each page's HTML by hand, not by this extractor: title, date
 (FORMAT.md's rule), source, editor, canonical URL, the first and last paragraph of the body and

@@ -1,0 +1,161 @@
+"""The crawling commands of ``sina-archive``: ``crawl`` (the cron job) and ``fetch``.
+
+They are added to the group of :mod:`archive.cli`, so that one console script serves both.
+Exit codes: see :mod:`crawler.run`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from archive.cli import cli, root_option
+from archive.errors import ArchiveError, LockedError
+from archive.lock import CrawlLock
+from crawler.feeds import FeedConfigError, select_feeds
+from crawler.run import EXIT_LOCKED, EXIT_USAGE, CrawlSummary, run_spider
+
+
+def _settings_options(func: Any) -> Any:
+    options = [
+        click.option(
+            "--connect-to",
+            metavar="ORIGIN",
+            help="Send every request to ORIGIN (e.g. http://127.0.0.1:8000) with the real "
+            "Host header, like curl --connect-to: crawl a captured copy served locally. "
+            "The archive keeps the real URLs.",
+        ),
+        click.option("--ignore-robots", is_flag=True, help="Do not obey robots.txt."),
+        click.option(
+            "-s",
+            "--set",
+            "overrides",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="Override a Scrapy setting (repeatable), e.g. -s DOWNLOAD_DELAY=2.",
+        ),
+        click.option("-v", "--verbose", is_flag=True, help="Log each feed and article (INFO)."),
+        click.option(
+            "-q", "--quiet", is_flag=True, help="Print nothing but errors (no summary line)."
+        ),
+        root_option,
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _run(spider: str, root: Path, settings: dict[str, Any], opts: dict[str, Any]) -> None:
+    settings["ARCHIVE_ROOT"] = str(root)
+    settings["ARCHIVE_LOCK_HELD"] = True
+    settings["LOG_LEVEL"] = "INFO" if opts["verbose"] else "WARNING"
+    if opts["quiet"]:
+        settings["LOG_LEVEL"] = "ERROR"
+    if opts["connect_to"]:
+        settings["ARCHIVE_CONNECT_TO"] = opts["connect_to"]
+    if opts["ignore_robots"]:
+        settings["ROBOTSTXT_OBEY"] = False
+    for override in opts["overrides"]:
+        name, sep, value = override.partition("=")
+        if not sep or not name:
+            raise click.UsageError(f"-s takes NAME=VALUE, got {override!r}")
+        settings[name] = value
+    lock = CrawlLock(root)
+    try:
+        lock.acquire()
+    except LockedError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        stats = run_spider(spider, settings)
+    except (ArchiveError, FeedConfigError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        lock.release()
+    summary = CrawlSummary.from_stats(stats)
+    if not opts["quiet"]:
+        click.echo(summary.line())
+    sys.exit(summary.exit_code())
+
+
+@cli.command()
+@click.option(
+    "--feeds",
+    "feeds_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Feeds file (TOML) instead of the shipped crawler/feeds.toml.",
+)
+@click.option(
+    "--feed",
+    "feed_names",
+    multiple=True,
+    metavar="NAME|URL",
+    help="Crawl only this feed of the feeds file, or this feed URL (repeatable).",
+)
+@_settings_options
+def crawl(feeds_file: Path | None, feed_names: tuple[str, ...], root: Path, **opts: Any) -> None:
+    """Poll the feeds and archive every new article (the cron job).
+
+    Ends with one line: feeds polled, entries seen, new, unchanged, failed. Exit codes: 0 all
+    ok, 1 some failed, 2 usage error, 3 nothing could be fetched, 75 another crawl holds the
+    lock.
+
+    \b
+    Examples:
+      sina-archive crawl
+      sina-archive crawl --root /srv/news/data --feed sina-finance-china
+      sina-archive crawl --feed https://feed.mix.sina.com.cn/api/roll/get?pageid=155&lid=1686
+    """
+    try:
+        select_feeds(feeds_file, list(feed_names))
+    except FeedConfigError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    settings: dict[str, Any] = {"ARCHIVE_FEEDS": list(feed_names)}
+    if feeds_file:
+        settings["ARCHIVE_FEEDS_FILE"] = str(feeds_file)
+    _run("feeds", root, settings, opts)
+
+
+@cli.command()
+@click.argument("urls", nargs=-1, required=True, metavar="URL...")
+@click.option(
+    "--category",
+    "categories",
+    multiple=True,
+    help="Category of the posts (repeatable; default 新浪财经). A feed URL's entries take "
+    "the feed's title.",
+)
+@_settings_options
+def fetch(urls: tuple[str, ...], categories: tuple[str, ...], root: Path, **opts: Any) -> None:
+    """Archive article pages now, or crawl a feed URL once.
+
+    An article URL is fetched even when it is archived already (that refreshes its post).
+    Exit codes as for crawl.
+
+    \b
+    Example:
+      sina-archive fetch https://finance.sina.com.cn/roll/2018-12-28/doc-ihqfskcn2160999.shtml
+    """
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            click.echo(f"Error: not an http(s) URL: {url}", err=True)
+            sys.exit(EXIT_USAGE)
+    settings: dict[str, Any] = {"ARCHIVE_FETCH_URLS": list(urls)}
+    if categories:
+        settings["ARCHIVE_DEFAULT_CATEGORIES"] = list(categories)
+    _run("fetch", root, settings, opts)
+
+
+def main() -> None:
+    """Entry point of the ``sina-archive`` console script."""
+    cli(prog_name="sina-archive")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+"""Item pipelines: article → post (PostPipeline), post → file + index row (StoragePipeline).
+
+Stats keys (``area/event``): ``article/new``, ``article/unchanged``, ``article/updated``,
+``article/failed``, ``article/dropped/<reason>``, ``feed/failed``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scrapy import Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+from scrapy.statscollectors import StatsCollector
+
+from archive.errors import ArchiveError, UnsafePathError
+from archive.index import Index, article_row, utc_now
+from archive.lock import CrawlLock
+from archive.paths import check_id, resolve_inside
+from archive.post import Post
+from archive.writer import write_post
+from crawler.items import ArticleItem, PageFailure
+from crawler.run import CrawlSummary
+
+logger = logging.getLogger(__name__)
+
+#: Failures that may pass by themselves soon (besides every 5xx status): retried sooner.
+TRANSIENT_REASONS = frozenset(
+    {
+        "timeout",
+        "dns",
+        "connection_refused",
+        "connection_lost",
+        "http_429",
+        "http_408",
+        "write_error",
+    }
+)
+
+
+@dataclass
+class PostItem:
+    """A post ready to be stored, with the feed and the URL it was requested at."""
+
+    post: Post
+    feed: str
+    url: str
+
+
+def to_post(item: ArticleItem) -> Post:
+    """Build the :class:`archive.post.Post` of an article (FORMAT.md's keys)."""
+    return Post(
+        title=item.title,
+        date=item.published,
+        body=item.body,
+        link=item.link,
+        id=item.id,
+        categories=list(item.categories),
+        headimg=item.headimg,
+        author=item.author,
+        source=item.source,
+        editor=item.editor,
+        tags=list(item.tags),
+        updated=item.updated,
+    )
+
+
+class PostPipeline:
+    """Validate an :class:`ArticleItem` and turn it into a :class:`PostItem`.
+
+    Drops (with ``article/dropped/<reason>``) an article whose id is unsafe or whose date is
+    naive; other items pass through.
+    """
+
+    def __init__(self, stats: StatsCollector) -> None:
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PostPipeline:
+        return cls(crawler.stats)
+
+    def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        if not isinstance(item, ArticleItem):
+            return item
+        try:
+            check_id(item.id)
+            if item.published.tzinfo is None:
+                raise ValueError("naive publication time")
+        except (UnsafePathError, ValueError) as exc:
+            self.stats.inc_value("article/dropped/invalid")
+            raise DropItem(f"{item.url}: {exc}") from exc
+        return PostItem(post=to_post(item), feed=item.feed, url=item.url)
+
+
+class StoragePipeline:
+    """Write each post atomically under ``ARCHIVE_ROOT`` and upsert its ``articles`` row;
+    record each :class:`PageFailure` in the ``failures`` table.
+
+    Takes the archive's crawl lock unless ``ARCHIVE_LOCK_HELD`` says the caller holds it
+    (raises LockedError at open then). An article met twice in one run (two feeds, two URLs)
+    is stored once.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        stats: StatsCollector,
+        *,
+        lock_held: bool,
+        backoff: float = 3600.0,
+        transient_backoff: float = 300.0,
+    ) -> None:
+        self.root = root
+        self.backoff = backoff
+        self.transient_backoff = transient_backoff
+        self.stats = stats
+        self.lock = None if lock_held else CrawlLock(root)
+        self.index: Index | None = None
+        self.stored: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
+        settings = crawler.settings
+        return cls(
+            Path(settings.get("ARCHIVE_ROOT")),
+            crawler.stats,
+            lock_held=settings.getbool("ARCHIVE_LOCK_HELD"),
+            backoff=settings.getfloat("ARCHIVE_RETRY_BACKOFF"),
+            transient_backoff=settings.getfloat("ARCHIVE_RETRY_BACKOFF_TRANSIENT"),
+        )
+
+    def open_spider(self, spider: Spider | None = None) -> None:
+        if self.lock:
+            self.lock.acquire()
+        self.index = Index.for_root(self.root)
+
+    def close_spider(self, spider: Spider | None = None) -> None:
+        if self.index:
+            stats = self.stats.get_stats()
+            summary = CrawlSummary.from_stats(stats)
+            started = stats.get("start_time")
+            self.index.record_run(
+                {
+                    "started": started.isoformat(timespec="seconds") if started else "",
+                    "finished": utc_now(),
+                    "command": getattr(spider, "name", ""),
+                    "feeds": summary.feeds,
+                    "entries": summary.entries,
+                    "new": summary.new,
+                    "unchanged": summary.unchanged,
+                    "failed": summary.failed,
+                    "exit_code": summary.exit_code(),
+                }
+            )
+            self.index.close()
+        if self.lock:
+            self.lock.release()
+
+    def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        assert self.index is not None
+        if isinstance(item, PageFailure):
+            transient = item.reason in TRANSIENT_REASONS or item.reason.startswith("http_5")
+            self.index.record_failure(
+                item.url,
+                feed=item.feed,
+                reason=item.reason,
+                detail=item.detail,
+                backoff=self.transient_backoff if transient else self.backoff,
+            )
+            return item
+        if not isinstance(item, PostItem):
+            return item
+        post = item.post
+        if post.id in self.stored:
+            self.stats.inc_value("article/unchanged")
+            self.index.remember_url(item.url, post.id)
+            return item
+        try:
+            old = self.index.get_article(post.id)
+            result = write_post(self.root, post)
+            row = article_row(post, relpath=result.relpath, sha256=result.sha256, feed=item.feed)
+            if old and old.get("feed"):
+                row["feed"] = old["feed"]  # the feed that first listed the article keeps it
+            self.index.upsert_article(row, now=utc_now())
+            self.index.remember_url(item.url, post.id)
+            if old and old["path"] != result.relpath:
+                self._remove_stale(old["path"])
+        except ArchiveError as exc:
+            self.stats.inc_value("article/failed")
+            self.stats.inc_value("article/dropped/write_error")
+            self.index.record_failure(
+                item.url,
+                feed=item.feed,
+                reason="write_error",
+                detail=str(exc),
+                backoff=self.transient_backoff,
+            )
+            raise DropItem(str(exc)) from exc
+        self.stored.add(post.id)
+        if old is None:
+            self.stats.inc_value("article/new")
+            logger.info("new post %s from %s", result.relpath, item.url)
+        elif result.changed:
+            self.stats.inc_value("article/updated")
+            logger.info("updated post %s from %s", result.relpath, item.url)
+        else:
+            self.stats.inc_value("article/unchanged")
+        return item
+
+    def _remove_stale(self, relpath: str) -> None:
+        # The article moved (its date changed): the old file would be a second copy.
+        try:
+            resolve_inside(self.root, relpath).unlink()
+        except (OSError, UnsafePathError) as exc:
+            logger.warning("could not remove the old copy %s: %s", relpath, exc)

@@ -1,0 +1,84 @@
+"""Run a spider in this process and sum up what it did (for the CLI and cron)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+#: Exit codes, designed for cron (README "Exit codes").
+EXIT_OK = 0  # every feed and entry was read, every new article archived
+EXIT_SOME_FAILED = 1  # some feeds or entries failed (see the failures table); the rest is archived
+EXIT_USAGE = 2  # bad command line or feeds file
+EXIT_NOTHING_FETCHED = 3  # nothing could be fetched at all (network down, every feed failed)
+EXIT_LOCKED = 75  # another crawl holds the archive's lock (EX_TEMPFAIL: cron retries later)
+
+
+@dataclass(frozen=True)
+class CrawlSummary:
+    """The counts of one crawl: feeds polled, entries seen, articles new / unchanged, failures
+    (feeds and articles) and entries deferred (a URL that failed before and waits for its next
+    try, or is off the allowed domains). ``entries`` = ``new + unchanged + failed + deferred``
+    for a crawl in which every feed was read."""
+
+    feeds: int
+    entries: int
+    new: int
+    unchanged: int
+    failed: int
+    deferred: int = 0
+    responses: int = 0
+
+    @classmethod
+    def from_stats(cls, stats: dict[str, Any]) -> CrawlSummary:
+        """Build the summary from a Scrapy stats dict (keys of crawler.spiders.feeds)."""
+        return cls(
+            feeds=stats.get("feed/requested", 0),
+            entries=stats.get("entry/seen", 0),
+            new=stats.get("article/new", 0) + stats.get("article/updated", 0),
+            unchanged=stats.get("entry/known", 0)
+            + stats.get("entry/duplicate", 0)
+            + stats.get("article/unchanged", 0),
+            failed=stats.get("feed/failed", 0) + stats.get("article/failed", 0),
+            deferred=stats.get("entry/deferred", 0) + stats.get("entry/offsite", 0),
+            responses=stats.get("feed/read", 0) + stats.get("page/received", 0),
+        )
+
+    def line(self) -> str:
+        """One line for a log or a cron mail."""
+        return (
+            f"feeds polled {self.feeds}, entries seen {self.entries}, new {self.new}, "
+            f"unchanged {self.unchanged}, failed {self.failed}, deferred {self.deferred}"
+        )
+
+    def exit_code(self) -> int:
+        """0 all ok, 1 some failed, 3 nothing could be fetched (no feed read, no page
+        received)."""
+        if self.failed and not self.responses:
+            return EXIT_NOTHING_FETCHED
+        if self.failed:
+            return EXIT_SOME_FAILED
+        return EXIT_OK
+
+
+def run_spider(spider: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """Run the spider named ``spider`` (``feeds`` or ``fetch``) to the end with the project's
+    settings updated by ``settings``; return its final stats.
+
+    Raises whatever the spider raised while starting (e.g. FeedConfigError).
+    """
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.project import get_project_settings
+
+    project = get_project_settings()
+    project.setdict(settings, priority="cmdline")
+    process = CrawlerProcess(project)
+    crawler = process.create_crawler(spider)
+    failures: list[Any] = []
+    deferred = process.crawl(crawler)
+    deferred.addErrback(failures.append)
+    process.start()
+    if failures:
+        failures[0].raiseException()
+    return crawler.stats.get_stats() if crawler.stats else {}

@@ -1,0 +1,253 @@
+"""FeedsSpider: the scheduled crawl, feed → entries → pages → articles.
+
+Callbacks only orchestrate: feed documents are parsed by :mod:`crawler.feeds`, pages by
+:class:`crawler.pages.ArticlePage`, and storing is the pipelines' job. An article already in
+the index (by id, link or the URL it was requested at) is not requested again.
+
+Stats keys: ``feed/requested``, ``feed/read``, ``feed/failed``, ``feed/not_modified``,
+``page/received``, ``entry/seen``, ``entry/known``, ``entry/duplicate``, ``entry/deferred`` (a
+failed URL waiting for its next try), ``entry/offsite``, ``article/failed``,
+``article/dropped/<reason>``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
+from scrapy.http import Response
+from scrapy.settings import BaseSettings
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import (
+    ConnectionLost,
+    ConnectionRefusedError,
+    DNSLookupError,
+    TCPTimedOutError,
+    TimeoutError,
+)
+from twisted.python.failure import Failure
+from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+
+from archive.index import Index
+from archive.paths import article_id
+from crawler.feeds import parse_feed, select_feeds
+from crawler.items import FeedConfig, FeedEntry, PageFailure
+from crawler.pages import ArticlePage, NotAnArticle
+from crawler.urls import is_sina_host
+
+logger = logging.getLogger(__name__)
+
+
+def failure_reason(failure: Failure) -> str:
+    """Return a short slug for a failed request: ``http_404``, ``timeout``, ``dns`` …"""
+    exc = failure.value
+    if isinstance(exc, HttpError):
+        return f"http_{exc.response.status}"
+    if isinstance(exc, IgnoreRequest):
+        return "robots_txt" if "robots" in str(exc).lower() else "ignored"
+    if isinstance(exc, TimeoutError | TCPTimedOutError):
+        return "timeout"
+    if isinstance(exc, DNSLookupError):
+        return "dns"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection_refused"
+    if isinstance(exc, ConnectionLost | ResponseFailed | ResponseNeverReceived):
+        return "connection_lost"
+    return type(exc).__name__.lower()
+
+
+class FeedsSpider(scrapy.Spider):
+    """Crawl the configured feeds (``ARCHIVE_FEEDS_FILE``, filtered by ``ARCHIVE_FEEDS``) and
+    every new article they list.
+
+    A name in ``ARCHIVE_FEEDS`` selects a feed of the file; a URL there is crawled as an extra
+    feed whose kind is recognised from the document, whose categories are the feed's own
+    title and whose author is 新浪财经. Raises FeedConfigError at start for a bad feeds file or
+    an unknown feed name.
+    """
+
+    name = "feeds"
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        root = Path(settings.get("ARCHIVE_ROOT") or "data").resolve()
+        if not settings.get("HTTPCACHE_DIR"):
+            settings.set("HTTPCACHE_DIR", str(root / ".cache" / "http"), priority="spider")
+        if settings.get("ARCHIVE_CONNECT_TO"):
+            handler = "crawler.handlers.ConnectToDownloadHandler"
+            settings.set(
+                "DOWNLOAD_HANDLERS", {"http": handler, "https": handler}, priority="spider"
+            )
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FeedsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.root = Path(settings.get("ARCHIVE_ROOT"))
+        spider.allowed = tuple(settings.getlist("ARCHIVE_ALLOWED_DOMAINS"))
+        spider.allowed_domains = list(spider.allowed)
+        spider.default_categories = tuple(settings.getlist("ARCHIVE_DEFAULT_CATEGORIES"))
+        spider.configure(settings)
+        with Index.for_root(spider.root) as index:
+            spider.known = index.known_keys()
+            spider.blocked = index.blocked_urls(
+                max_attempts=settings.getint("ARCHIVE_RETRY_MAX_ATTEMPTS")
+            )
+        # Entries wait here until every feed is read, so that an article listed by several
+        # feeds is requested once, for the feed listed first: the post is the same every run.
+        spider.pending = {}
+        spider.feed_order = {feed.name: number for number, feed in enumerate(spider.feeds)}
+        crawler.signals.connect(spider.schedule_pending, signal=signals.spider_idle)
+        return spider
+
+    def configure(self, settings: BaseSettings) -> None:
+        """Choose the feeds to crawl from the settings (see the class docstring)."""
+        path = settings.get("ARCHIVE_FEEDS_FILE")
+        self.feeds = select_feeds(Path(path) if path else None, settings.getlist("ARCHIVE_FEEDS"))
+
+    # -- requests -------------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        """Yield the request of each feed."""
+        for feed in self.feeds:
+            yield self.feed_request(feed)
+
+    def feed_request(self, feed: FeedConfig) -> scrapy.Request:
+        """The request of a feed document (never filtered as a duplicate or offsite)."""
+        self.crawler.stats.inc_value("feed/requested")
+        return scrapy.Request(
+            feed.url,
+            callback=self.parse_feed,
+            errback=self.feed_failed,
+            dont_filter=True,
+            meta={"feed": feed, "allow_offsite": True},
+        )
+
+    def add_entry(self, entry: FeedEntry, feed: FeedConfig, categories: tuple[str, ...]) -> None:
+        """Queue an entry's article page unless it is archived already, queued by another
+        feed, or not on an allowed domain."""
+        stats = self.crawler.stats
+        stats.inc_value("entry/seen")
+        key = article_id(entry.url)
+        if entry.url in self.known or key in self.known:
+            stats.inc_value("entry/known")
+            return
+        if entry.url in self.blocked:
+            stats.inc_value("entry/deferred")
+            return
+        if not is_sina_host(urlsplit(entry.url).hostname, self.allowed):
+            stats.inc_value("entry/offsite")
+            logger.info("not following %s: not on an allowed domain", entry.url)
+            return
+        rank = (self.feed_order.get(feed.name, len(self.feed_order)), len(self.pending))
+        queued = self.pending.get(key)
+        if queued is not None:
+            stats.inc_value("entry/duplicate")
+            if queued[0] <= rank:
+                return
+        self.pending[key] = (rank, entry, feed, categories)
+
+    def schedule_pending(self) -> None:
+        """On idle: request the queued article pages, in feed order; keep the spider open."""
+        if not self.pending:
+            return
+        queued = sorted(self.pending.values(), key=lambda item: item[0])
+        self.pending = {}
+        for _, entry, feed, categories in queued:
+            self.crawler.engine.crawl(self.article_request(entry, feed, categories))
+        raise DontCloseSpider
+
+    def article_request(
+        self, entry: FeedEntry, feed: FeedConfig, categories: tuple[str, ...]
+    ) -> scrapy.Request:
+        """The request of an entry's article page."""
+        return scrapy.Request(
+            entry.url,
+            callback=self.parse_article,
+            errback=self.article_failed,
+            meta={"entry": entry, "feed": feed, "categories": categories, "dont_cache": True},
+        )
+
+    # -- callbacks ------------------------------------------------------------------------------
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        """Parse a feed document and request each entry's article page."""
+        feed: FeedConfig = response.meta["feed"]
+        if "cached" in response.flags:
+            self.crawler.stats.inc_value("feed/not_modified")
+        doc = parse_feed(
+            response.body,
+            response.url,
+            feed=feed.name,
+            kind=feed.kind,
+            content_type=response.headers.get("Content-Type", b"").decode("latin-1"),
+        )
+        if doc.error:
+            self.crawler.stats.inc_value("feed/failed")
+            logger.warning("feed %s (%s): %s", feed.name, response.url, doc.error)
+            yield PageFailure(response.url, feed.name, "bad_feed", doc.error)
+            return
+        self.crawler.stats.inc_value("feed/read")
+        categories = feed.categories
+        if categories is None:
+            categories = (doc.title,) if doc.title else self.default_categories
+        logger.info("feed %s (%s): %d entries", feed.name, response.url, len(doc.entries))
+        for entry in doc.entries:
+            self.add_entry(entry, feed, categories)
+
+    def parse_article(self, response: Response) -> Iterator[Any]:
+        """Extract the article of a page, or report why there is none."""
+        entry: FeedEntry | None = response.meta.get("entry")
+        feed: FeedConfig | None = response.meta.get("feed")
+        feed_name = feed.name if feed else ""
+        self.crawler.stats.inc_value("page/received")
+        try:
+            page = ArticlePage(
+                response.url,
+                response.body,
+                response.headers.get("Content-Type", b"").decode("latin-1"),
+            )
+            yield page.to_article(
+                entry,
+                feed=feed_name,
+                categories=response.meta.get("categories") or self.default_categories,
+                author=feed.author if feed else "新浪财经",
+            )
+        except NotAnArticle as exc:
+            self.crawler.stats.inc_value("article/failed")
+            self.crawler.stats.inc_value(f"article/dropped/{exc.reason}")
+            logger.warning("no article at %s: %s", response.url, exc.detail)
+            yield PageFailure(self._requested_url(response), feed_name, exc.reason, exc.detail)
+
+    def feed_failed(self, failure: Failure) -> Iterator[PageFailure]:
+        """Count and record a feed that could not be fetched."""
+        request = failure.request  # type: ignore[attr-defined]
+        feed: FeedConfig = request.meta["feed"]
+        reason = failure_reason(failure)
+        self.crawler.stats.inc_value("feed/failed")
+        logger.warning("feed %s (%s) failed: %s", feed.name, request.url, reason)
+        yield PageFailure(request.url, feed.name, reason, str(failure.value))
+
+    def article_failed(self, failure: Failure) -> Iterator[PageFailure]:
+        """Count and record an article page that could not be fetched."""
+        request = failure.request  # type: ignore[attr-defined]
+        feed: FeedConfig | None = request.meta.get("feed")
+        reason = failure_reason(failure)
+        self.crawler.stats.inc_value("article/failed")
+        self.crawler.stats.inc_value(f"article/dropped/{reason}")
+        logger.warning("article %s failed: %s", request.url, reason)
+        yield PageFailure(request.url, feed.name if feed else "", reason, str(failure.value))
+
+    @staticmethod
+    def _requested_url(response: Response) -> str:
+        entry = response.meta.get("entry")
+        redirects = response.meta.get("redirect_urls")
+        return entry.url if entry else (redirects[0] if redirects else response.url)
