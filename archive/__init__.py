@@ -5,7 +5,17 @@ alone. The contract it implements is ``FORMAT.md`` (front-matter posts under
 ``posts/YYYY/MM/DD/<id>.md`` plus ``index.db``).
 """
 
+from archive.api import Archive, PostNotFound, SearchHit
 from archive.errors import ArchiveError, LockedError, PostFormatError, UnsafePathError
 from archive.post import Post
 
-__all__ = ["ArchiveError", "LockedError", "Post", "PostFormatError", "UnsafePathError"]
+__all__ = [
+    "Archive",
+    "ArchiveError",
+    "LockedError",
+    "Post",
+    "PostFormatError",
+    "PostNotFound",
+    "SearchHit",
+    "UnsafePathError",
+]

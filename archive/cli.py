@@ -1,21 +1,43 @@
-"""The ``sina-archive`` command group and the options every command shares.
+"""The ``sina-archive`` command group: the commands that read and maintain the archive.
 
-Commands that read the archive live here (no Scrapy import); the crawling commands (``crawl``,
-``fetch``) are added to this group by :mod:`crawler.cli`. Every command takes ``--root DIR``
-after its name (default ``./data``, or ``$SINA_ARCHIVE_ROOT``).
+No Scrapy here: the crawling commands (``crawl``, ``fetch``) are added to this group by
+:mod:`crawler.cli`, so one console script serves both. Every command takes ``--root DIR`` after
+its name (default ``./data``, or ``$SINA_ARCHIVE_ROOT``); the reading commands print a table, or
+``--json``, ``--nl`` (JSON lines) or ``--csv``. Each command opens the archive, calls one library
+function and turns library errors into ``Error: …`` with a non-zero exit code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import csv
+import io
+import json
+import re
+import sys
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from archive.api import Archive, PostNotFound
+from archive.check import check, repair
+from archive.errors import ArchiveError, LockedError
+from archive.importer import import_tree
+from archive.index import iso_utc
+from archive.lock import CrawlLock
+from archive.paths import BEIJING
+from archive.post import Post
+from archive.reindex import reindex
+
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 DEFAULT_ROOT = "data"
+EXIT_PROBLEMS = 1
+EXIT_LOCKED = 75
 
 
 def root_option(func: F) -> F:
@@ -30,14 +52,408 @@ def root_option(func: F) -> F:
     )(func)
 
 
+def output_options(func: F) -> F:
+    """Add ``--json``, ``--nl`` and ``--csv`` (default: a table)."""
+    for flag, text in (
+        ("--csv", "Print CSV with a header row."),
+        ("--nl", "Print one JSON object per line."),
+        ("--json", "Print a JSON array."),
+    ):
+        func = click.option(flag, "fmt", flag_value=flag[2:], help=text)(func)
+    return func
+
+
+def filter_options(func: F) -> F:
+    """Add the filters of ``list`` and ``export``."""
+    options = [
+        click.option("--since", metavar="DATE", help="From this time on (see below)."),
+        click.option("--until", metavar="DATE", help="Before this time (exclusive)."),
+        click.option("--feed", help="Only posts of this feed (its name)."),
+        click.option("--source", help="Only posts of this original publisher, e.g. 新京报."),
+        click.option("--category", help="Only posts with this category."),
+        click.option("--tag", help="Only posts with this tag."),
+        click.option("--limit", type=click.IntRange(min=1), help="At most this many posts."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sina-archive")
 def cli() -> None:
     """Keep a faithful, searchable archive of Sina Finance feeds.
 
     \b
-    Set up and crawl the default feeds into ./data:
+    Crawl the default feeds into ./data:
       sina-archive crawl
     Crawl from cron every 5 minutes:
       */5 * * * * cd /srv/news && sina-archive crawl --root /srv/news/data
+    Read it:
+      sina-archive list --since 2026-09-28
+      sina-archive search 降准
     """
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def parse_when(value: str | None, name: str) -> datetime | None:
+    """Parse ``YYYY-MM-DD`` (midnight, Beijing time) or an ISO 8601 time (Beijing time when it
+    has no zone). Raises click.BadParameter naming the option."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD) or ISO 8601 time", param_hint=name
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=BEIJING)
+
+
+def open_archive(root: Path) -> Archive:
+    try:
+        return Archive(root)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _cut(text: str, limit: int) -> str:
+    text = re.sub(r"\s+", " ", text)
+    if _width(text) <= limit:
+        return text
+    out, used = [], 0
+    for ch in text:
+        used += _width(ch)
+        if used > limit - 1:
+            break
+        out.append(ch)
+    return "".join(out) + "…"
+
+
+def emit(rows: list[dict[str, Any]], columns: Sequence[str], fmt: str | None) -> None:
+    """Print ``rows`` as a table of ``columns`` (default), JSON, JSON lines or CSV."""
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif fmt == "nl":
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else list(columns))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, list) else v
+                             for k, v in row.items()})  # fmt: skip
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        table = [[_cut(str(row.get(c, "")), 60) for c in columns] for row in rows]
+        widths = [max([_width(c)] + [_width(r[i]) for r in table]) for i, c in enumerate(columns)]
+
+        def line(cells: Sequence[str]) -> str:
+            return "  ".join(
+                cell + " " * (w - _width(cell)) for cell, w in zip(cells, widths, strict=True)
+            ).rstrip()
+
+        click.echo(line(columns))
+        click.echo(line(["-" * w for w in widths]))
+        for cells in table:
+            click.echo(line(cells))
+
+
+def beijing(value: datetime) -> str:
+    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
+def post_record(post: Post, *, text: bool = False, html: bool = False) -> dict[str, Any]:
+    """A post as a flat dict for output: front matter (dates ISO 8601 UTC) plus text/HTML."""
+    record: dict[str, Any] = {
+        "id": post.id,
+        "date": iso_utc(post.date),
+        "beijing": beijing(post.date),
+        "title": post.title,
+        "link": post.link,
+        "feed": post.feed,
+        "source": post.source,
+        "editor": post.editor,
+        "author": post.author,
+        "categories": post.categories,
+        "tags": post.tags,
+        "headimg": post.headimg,
+        "updated": iso_utc(post.updated) if post.updated else "",
+    }
+    if text:
+        record["text"] = post.text
+    if html:
+        record["html"] = post.body
+    return record
+
+
+def with_progress(label: str) -> Callable[[Sequence[T]], Iterable[T]]:
+    """A progress bar on a terminal (stderr), nothing under cron."""
+
+    def wrap(items: Sequence[T]) -> Iterable[T]:
+        if not sys.stderr.isatty():
+            yield from items
+            return
+        with click.progressbar(items, label=label, file=sys.stderr) as bar:
+            yield from bar
+
+    return wrap
+
+
+def locked(root: Path) -> CrawlLock:
+    """Take the archive's lock for a command that writes, or exit 75."""
+    lock = CrawlLock(root)
+    try:
+        lock.acquire()
+    except LockedError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return lock
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+@cli.command("list")
+@filter_options
+@output_options
+@root_option
+def list_(
+    root: Path, fmt: str | None, since: str | None, until: str | None, **filters: Any
+) -> None:
+    """List posts, newest first.
+
+    DATE is YYYY-MM-DD (Beijing time) or an ISO 8601 time.
+
+    \b
+    Examples:
+      sina-archive list --since 2026-09-28 --until 2026-09-29
+      sina-archive list --source 新京报 --limit 5 --json
+    """
+    with open_archive(root) as archive:
+        posts = archive.posts(
+            since=parse_when(since, "--since"), until=parse_when(until, "--until"), **filters
+        )
+        emit([post_record(p) for p in posts], ("beijing", "id", "source", "title"), fmt)
+
+
+@cli.command()
+@click.argument("key", metavar="ID|URL")
+@click.option("--html", "show_html", is_flag=True, help="Print the body's HTML, not its text.")
+@output_options
+@root_option
+def show(root: Path, key: str, show_html: bool, fmt: str | None) -> None:
+    """Show one post: its front matter, then its text.
+
+    \b
+    Examples:
+      sina-archive show initmeav9622448
+      sina-archive show --html https://finance.sina.com.cn/roll/2018-12-28/doc-ihqfskcn2160999.shtml
+    """
+    with open_archive(root) as archive:
+        try:
+            post = archive.get(key)
+        except PostNotFound as exc:
+            raise click.ClickException(str(exc)) from exc
+    if fmt:
+        emit([post_record(post, text=True, html=show_html)], (), fmt)
+        return
+    for name, value in post.front_matter().items():
+        if isinstance(value, list):
+            value = ", ".join(value)
+        click.echo(f"{name}: {value}")
+    click.echo("")
+    click.echo(post.body if show_html else post.text)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@output_options
+@root_option
+def search(root: Path, query: str, limit: int, fmt: str | None) -> None:
+    """Full-text search of titles and texts; title matches first.
+
+    Any Chinese word of two or more characters is found; several words separated by spaces
+    must all be there.
+
+    \b
+    Examples:
+      sina-archive search 降准
+      sina-archive search "宁德时代 300750" --json
+    """
+    with open_archive(root) as archive:
+        try:
+            hits = archive.search(query, limit=limit)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+    rows = [
+        {**post_record(hit.post), "title_hit": hit.title_hit, "snippet": hit.snippet}
+        for hit in hits
+    ]
+    emit(rows, ("beijing", "id", "title", "snippet"), fmt)
+
+
+@cli.command()
+@filter_options
+@click.option("--csv", "fmt", flag_value="csv", help="CSV instead of JSON lines.")
+@click.option("--html", "with_html", is_flag=True, help="Include the body's HTML too.")
+@root_option
+def export(
+    root: Path,
+    fmt: str | None,
+    with_html: bool,
+    since: str | None,
+    until: str | None,
+    **filters: Any,
+) -> None:
+    """Export posts with their text as JSON lines (default) or CSV.
+
+    \b
+    Examples:
+      sina-archive export --since 2026-09-01 > september.jsonl
+      sina-archive export --feed sina-finance-china --csv > china.csv
+    """
+    with open_archive(root) as archive:
+        posts = archive.posts(
+            since=parse_when(since, "--since"), until=parse_when(until, "--until"), **filters
+        )
+        rows = [post_record(p, text=True, html=with_html) for p in posts]
+    emit(rows, ("id",), fmt or "nl")
+
+
+@cli.command()
+@output_options
+@root_option
+def stats(root: Path, fmt: str | None) -> None:
+    """Count posts by day (Beijing date), by feed and by source.
+
+    \b
+    Example:
+      sina-archive stats --json
+    """
+    with open_archive(root) as archive:
+        counts = archive.stats()
+    rows = [
+        {"by": by, "value": value, "posts": n} for by, pairs in counts.items() for value, n in pairs
+    ]
+    if fmt:
+        emit(rows, ("by", "value", "posts"), fmt)
+        return
+    for by, pairs in counts.items():
+        click.echo(f"\nposts by {by}:")
+        emit([{by: v, "posts": n} for v, n in pairs], (by, "posts"), None)
+
+
+# --- maintenance -------------------------------------------------------------------------------
+
+
+@cli.command("reindex")
+@root_option
+def reindex_(root: Path) -> None:
+    """Rebuild index.db's articles and full-text index from the posts alone.
+
+    Idempotent; crawl history (first_seen, last_fetched) restarts for posts the index did not
+    know. Exit code 1 when some files could not be read (each is listed).
+
+    \b
+    Example:
+      sina-archive reindex --root /srv/news/data
+    """
+    if not (root / "posts").is_dir():
+        raise click.ClickException(f"no posts to index under {root}")
+    lock = locked(root)
+    try:
+        report = reindex(root, progress=with_progress("indexing posts"))
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        lock.release()
+    for broken in report.broken:
+        click.echo(f"{broken.relpath}: {broken.error}", err=True)
+    click.echo(
+        f"indexed {report.indexed} posts, removed {report.removed} rows, "
+        f"{len(report.broken)} unreadable"
+    )
+    sys.exit(EXIT_PROBLEMS if report.broken else 0)
+
+
+@cli.command("check")
+@click.option("--repair", "do_repair", is_flag=True, help="Fix what can be fixed safely.")
+@root_option
+def check_(root: Path, do_repair: bool) -> None:
+    """Compare the posts with the index; list every problem; exit 1 when there is any.
+
+    Finds index rows whose file is missing, posts without a row, sha256 mismatches, files that
+    are not readable posts, posts outside posts/YYYY/MM/DD/<id>.md, duplicate ids and temp files
+    left by an interrupted write. --repair moves misplaced posts, removes temp files and
+    rebuilds the index; it never deletes a post.
+
+    \b
+    Examples:
+      sina-archive check
+      sina-archive check --repair
+    """
+    try:
+        problems = check(root, progress=with_progress("checking posts"))
+        if problems and do_repair:
+            lock = locked(root)
+            try:
+                for action in repair(root, problems):
+                    click.echo(action)
+            finally:
+                lock.release()
+            problems = check(root)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for problem in problems:
+        click.echo(str(problem))
+    click.echo(f"{len(problems)} problems" if problems else "ok: posts and index agree")
+    sys.exit(EXIT_PROBLEMS if problems else 0)
+
+
+@cli.command("import")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@root_option
+def import_(source: Path, root: Path) -> None:
+    """Import a Hexo _posts tree in the reference format (see README).
+
+    Each post keeps its title exactly; its body is cleaned (QR code block out, the 责任编辑
+    line into `editor`); a QR-code headimg is dropped. Running it again writes nothing.
+    Exit code 1 when some files could not be read (each is listed).
+
+    \b
+    Example:
+      sina-archive import ~/blog/source/_posts --root data
+    """
+    lock = locked(root)
+    try:
+        report = import_tree(source, root, progress=with_progress("importing posts"))
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        lock.release()
+    for broken in report.broken:
+        click.echo(f"{broken.relpath}: {broken.error}", err=True)
+    click.echo(
+        f"imported {report.imported} posts, {report.unchanged} unchanged, "
+        f"{len(report.broken)} unreadable"
+    )
+    sys.exit(EXIT_PROBLEMS if report.broken else 0)
+
+
+def main() -> None:
+    """Entry point for the read-only commands alone (no crawl)."""
+    cli(prog_name="sina-archive")
+
+
+__all__ = ["cli", "emit", "main", "root_option"]

@@ -9,6 +9,12 @@ Tables (FORMAT.md, "Index"):
 - ``runs``: one row per crawl with its counts and exit code.
 - ``entry_urls``: every URL an article was requested at (a feed entry's URL can differ from the
   article's canonical ``link``), so that the next crawl skips it without a request.
+- ``articles_fts``: FTS5 full-text index of each article's title and text, in the bigram tokens
+  of :mod:`archive.fts`. It is an external-content table on ``articles`` (so that Datasette and
+  sqlite-utils detect it) that stores no text: only MATCH, ``rowid`` and ``bm25()`` may be used
+  on it; reading its columns fails, and SQLite's ``rebuild`` command must not be used
+  (``sina-archive reindex`` rebuilds it).
+- ``meta``: key/value flags, e.g. ``fts_dirty`` when the FTS index may hold stale entries.
 
 The database runs in WAL mode with a busy timeout so that readers never see "database is
 locked" while a crawl writes (https://www.sqlite.org/wal.html).
@@ -26,7 +32,8 @@ from typing import Any
 import sqlite_utils
 
 from archive.errors import ArchiveError
-from archive.post import Post
+from archive.fts import index_tokens, match_expression
+from archive.post import Post, fold_line_breaks
 
 #: How long a connection waits for another writer's lock, in milliseconds.
 BUSY_TIMEOUT_MS = 10_000
@@ -60,15 +67,16 @@ def iso_utc(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
-def article_row(post: Post, *, relpath: str, sha256: str, feed: str) -> dict[str, Any]:
-    """Return the ``articles`` row for ``post`` stored at ``relpath`` (crawl-history columns not
-    included: :meth:`Index.upsert_article` sets them)."""
+def article_row(post: Post, *, relpath: str, sha256: str) -> dict[str, Any]:
+    """Return the ``articles`` row for ``post`` stored at ``relpath`` with file hash ``sha256``
+    (crawl-history columns not included: :meth:`Index.upsert_article` sets them). Every value
+    comes from the post, so a row rebuilt from the file is the same."""
     return {
         "id": post.id,
         "link": post.link,
-        "title": post.title,
+        "title": fold_line_breaks(post.title),
         "date": iso_utc(post.date),
-        "feed": feed,
+        "feed": post.feed,
         "categories": json.dumps(post.categories, ensure_ascii=False),
         "author": post.author,
         "source": post.source,
@@ -138,6 +146,14 @@ class Index:
         entry_urls = self.db["entry_urls"]
         if not entry_urls.exists():
             entry_urls.create({"url": str, "id": str}, pk="url")
+        if not self.db["articles_fts"].exists():
+            self.db.execute(
+                "create virtual table articles_fts using fts5("
+                "title, text, content=[articles], tokenize='unicode61')"
+            )
+        meta = self.db["meta"]
+        if not meta.exists():
+            meta.create({"key": str, "value": str}, pk="key")
         runs = self.db["runs"]
         if not runs.exists():
             runs.create(
@@ -180,9 +196,25 @@ class Index:
         rows = list(self.db["articles"].rows_where("id = ?", [post_id]))
         return rows[0] if rows else None
 
-    def upsert_article(self, row: dict[str, Any], *, now: str | None = None) -> None:
-        """Insert or replace the row for ``row['id']``; ``first_seen`` is kept from an earlier
-        row, ``last_fetched`` is set to ``now`` (ISO 8601 UTC; default: the current time)."""
+    def upsert_article(
+        self,
+        row: dict[str, Any],
+        *,
+        text: str,
+        previous: tuple[str, str] | None = None,
+        now: str | None = None,
+        fresh_fts: bool = False,
+    ) -> None:
+        """Insert or replace the row for ``row['id']`` and its full-text entry.
+
+        ``fresh_fts`` says the FTS index holds no entry for the row (a rebuild after
+        :meth:`reset_fts`), so none is removed.
+
+        ``text`` is the post's plain text; ``previous`` the ``(title, text)`` the row was
+        indexed with, needed to remove its old full-text entry when the row exists already
+        (without it the FTS index is flagged dirty until the next reindex). ``first_seen`` is
+        kept from an earlier row, ``last_fetched`` set to ``now`` (ISO 8601 UTC; default now).
+        """
         now = now or utc_now()
         old = self.get_article(row["id"])
         full = dict(row)
@@ -190,7 +222,95 @@ class Index:
         full["last_fetched"] = now
         with self.db.conn:
             self.db["articles"].upsert(full, pk="id")
+            (rowid,) = self.db.execute(
+                "select rowid from articles where id = ?", [row["id"]]
+            ).fetchone()
+            if old is not None and not fresh_fts:
+                if previous is None:
+                    self.set_meta("fts_dirty", "1")
+                else:
+                    self._fts_delete(rowid, *previous)
+            self._fts_insert(rowid, row["title"], text)
             self.db["failures"].delete_where("url = ?", [row["link"]])
+
+    def delete_article(self, post_id: str, *, previous: tuple[str, str] | None = None) -> None:
+        """Remove the row of ``post_id``, its full-text entry (given ``previous``, else the FTS
+        index is flagged dirty) and the URLs that led to it, so a crawl may fetch it again."""
+        with self.db.conn:
+            found = self.db.execute("select rowid from articles where id = ?", [post_id]).fetchone()
+            if found is None:
+                return
+            if previous is None:
+                self.set_meta("fts_dirty", "1")
+            else:
+                self._fts_delete(found[0], *previous)
+            self.db["articles"].delete_where("id = ?", [post_id])
+            self.db["entry_urls"].delete_where("id = ?", [post_id])
+
+    def _fts_insert(self, rowid: int, title: str, text: str) -> None:
+        self.db.execute(
+            "insert into articles_fts (rowid, title, text) values (?, ?, ?)",
+            [rowid, index_tokens(title), index_tokens(text)],
+        )
+
+    def _fts_delete(self, rowid: int, title: str, text: str) -> None:
+        self.db.execute(
+            "insert into articles_fts (articles_fts, rowid, title, text) "
+            "values ('delete', ?, ?, ?)",
+            [rowid, index_tokens(title), index_tokens(text)],
+        )
+
+    def reset_fts(self) -> None:
+        """Empty the full-text index (before a rebuild) and clear the dirty flag."""
+        with self.db.conn:
+            self.db.execute("insert into articles_fts (articles_fts) values ('delete-all')")
+            self.db["meta"].delete_where("key = 'fts_dirty'")
+
+    def article_ids(self) -> set[str]:
+        """Return the ids of all rows of ``articles``."""
+        return {post_id for (post_id,) in self.db.execute("select id from articles")}
+
+    # -- meta --------------------------------------------------------------------------------
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a flag in the ``meta`` table."""
+        self.db.execute("insert or replace into meta (key, value) values (?, ?)", [key, value])
+
+    def get_meta(self, key: str) -> str | None:
+        """Return a flag of the ``meta`` table, or None."""
+        row = self.db.execute("select value from meta where key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    # -- search ------------------------------------------------------------------------------
+
+    def search(self, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
+        """Return the ``articles`` rows matching ``query`` (:mod:`archive.fts` rules), title
+        matches first, then by BM25 rank (title weighted 10, text 1); each row gets
+        ``title_hit`` (0/1) and ``score``. Raises ValueError for a query with nothing to
+        search for."""
+        expression = match_expression(query)
+        sql = """
+            select a.*, bm25(articles_fts, 10.0, 1.0) as score,
+              a.rowid in (
+                select rowid from articles_fts where articles_fts match :title_expression
+              ) as title_hit
+            from articles_fts join articles a on a.rowid = articles_fts.rowid
+            where articles_fts match :expression
+            order by title_hit desc, score
+            limit :limit
+        """
+        params = {
+            "expression": expression,
+            "title_expression": "{title} : (" + expression + ")",
+            "limit": limit,
+        }
+        return [dict(row) for row in self._dict_rows(sql, params)]
+
+    def _dict_rows(self, sql: str, params: dict[str, Any]) -> Iterable[dict[str, Any]]:
+        cursor = self.db.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        for values in cursor:
+            yield dict(zip(names, values, strict=True))
 
     def count_articles(self) -> int:
         """Return the number of rows in ``articles``."""

@@ -36,6 +36,7 @@ from typing import Any
 
 import yaml
 
+from archive.body import html_text
 from archive.errors import PostFormatError
 
 #: Characters YAML 1.1 treats as line breaks; a title folds each run of them to one space.
@@ -48,7 +49,9 @@ _NEEDS_DOUBLE_QUOTES = re.compile(
 _PLAIN_SAFE = re.compile(r"^[^\s!&*\[\]{}|>'\"%@`#,?:\-<=~][^#'\"\[\]{}]*(?<!\s)$")
 _FRONT_MATTER = re.compile(r"\A(?:[ \t]*\r?\n)*---[ \t]*\r?\n(.*?)^---[ \t]*\r?\n?", re.S | re.M)
 
-#: The order of front-matter keys (FORMAT.md); the first eight are always present.
+#: The order of front-matter keys (FORMAT.md); the keys up to ``editor`` are always present.
+#: ``feed`` (the name of the feed that listed the article) is ours, added after FORMAT.md's
+#: keys so that the index can be rebuilt from the posts alone.
 KEYS = (
     "title",
     "categories",
@@ -63,6 +66,7 @@ KEYS = (
     "editor",
     "tags",
     "updated",
+    "feed",
 )
 
 
@@ -157,6 +161,12 @@ class Post:
     editor: str = ""
     tags: list[str] = field(default_factory=list)
     updated: datetime | None = None
+    feed: str = ""
+
+    @property
+    def text(self) -> str:
+        """The plain text of the body: one line per paragraph, white space folded."""
+        return html_text(self.body)
 
     @property
     def thumbnail(self) -> str:
@@ -166,8 +176,9 @@ class Post:
     def front_matter(self) -> dict[str, Any]:
         """Return the front matter as a dict of typed values in FORMAT.md's key order.
 
-        ``date``/``updated`` are RFC 1123 GMT strings, as they appear in the file; ``tags`` and
-        ``updated`` are left out when empty, ``link`` … ``editor`` are always present.
+        ``date``/``updated`` are RFC 1123 GMT strings, as they appear in the file; ``tags``,
+        ``updated`` and ``feed`` are left out when empty, ``link`` … ``editor`` are always
+        present.
         """
         meta: dict[str, Any] = {
             "title": fold_line_breaks(self.title),
@@ -186,6 +197,8 @@ class Post:
             meta["tags"] = list(self.tags)
         if self.updated is not None:
             meta["updated"] = format_http_date(self.updated)
+        if self.feed:
+            meta["feed"] = self.feed
         return meta
 
     def to_text(self) -> str:
@@ -243,6 +256,7 @@ class Post:
                 editor=_as_str(meta.get("editor") or "", "editor"),
                 tags=_as_list(meta.get("tags"), "tags"),
                 updated=_as_date(meta["updated"], "updated") if meta.get("updated") else None,
+                feed=_as_str(meta.get("feed") or "", "feed"),
             )
         except (TypeError, ValueError) as exc:
             raise PostFormatError(f"{source}: {exc}") from exc

@@ -16,13 +16,12 @@ import codecs
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone
-from urllib.parse import urljoin
 
 import lxml.html
-import nh3
 from lxml import etree
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
+from archive.body import EDITOR, clean_body, take_editor
 from archive.paths import BEIJING, article_id
 from crawler.items import ArticleItem, FeedEntry
 from crawler.urls import normalize_url
@@ -40,45 +39,11 @@ SOURCE = (
     ".time-source [data-sudaclick=media_name]",
     ".time-source a",
 )
-EDITOR = (".article-editor", ".show_author", "p.editor")
 KEYWORDS_WIDGET = "#keywords[data-wbkey]"
-#: Widgets removed from the body (FORMAT.md "Body"), plus hidden blocks and ad slots.
-WIDGETS = (
-    ".appendQr_wrap",
-    "#left_hzh_ad",
-    ".app-kaihu-qr",
-    ".tech-quotation",
-    "#sina_keyword_ad_area2",
-    ".article-editor",
-    ".show_author",
-    "[sax-type]",
-    ".sinaads",
-    "ins",
-    "#wx_pic",
-    ".fin_art_weixin",
-    ".ct_hqimg",
-    "[style*='display:none']",
-    "[style*='display: none']",
-    ".article-notice",
-    "#sinashareto",
-    ".blkComment",
-    "[data-sudaclick*='guba']",
-)
-#: Widgets no CSS selector names: the WAP promotion line of the 2009 ent pages.
-WIDGET_XPATHS = (".//p[.//a[contains(@href, 'waptuiguang')]]",)
-#: Comments that open and close a boilerplate block (e.g. ``<!-- 总声明-->`` … ``<!-- 总声明-->``
-#: around the 免责声明 disclaimer of finance pages): everything between a pair is removed.
-BLOCK_MARKERS = ("总声明",)
 #: The keywords meta of a whole site rather than of an article (t.cj.sina.com.cn).
 SITE_KEYWORDS = ("财经头条,财经新闻,投资价值",)
 #: Platform names that pages show where the publisher's name belongs (k.sina: 新浪看点).
 PLATFORM_SOURCES = ("新浪看点", "财经头条", "新浪网", "新浪")
-REMOVED_TAGS = ("script", "style", "noscript", "iframe", "form", "link", "meta", "object", "embed")
-#: Images that are never a lead image: QR codes, logos, avatars, placeholders, pixels.
-NOT_LEAD_IMAGE = re.compile(
-    r"qr|erweima|logo|avatar|default_avatar|/deco/|icon|blank\.gif|spacer|1x1|/320X320\.png",
-    re.I,
-)
 
 _DATE = re.compile(
     r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?\s*(\d{1,2}):(\d{2})(?::(\d{2}))?"
@@ -87,30 +52,11 @@ _ISO = re.compile(
     r"^\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*"
     r"(Z|[+-]\d{2}:?\d{2})?\s*$"
 )
-_EDITOR = re.compile(r"责任编辑\s*[:：]\s*(.*)", re.S)
 _SPACE = re.compile(r"\s+")
-_BLANK_LINES = re.compile(r"\n[ \t\r]*(?=\n)")
 #: A video player in the body: a video-only article (k.sina) is kept although it has no text.
 VIDEO_XPATH = ".//video | .//*[@id='Video_Cont'] | .//*[contains(@class, 'video-player')]"
 #: Below this many characters of text (no spaces) a body is empty (an index page, a stub).
 MIN_BODY_CHARS = 20
-
-_ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "center", "cite", "code", "col",
-    "colgroup", "dd", "del", "div", "dl", "dt", "em", "figcaption", "figure", "font", "h1",
-    "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "li", "ol", "p", "pre", "q", "s",
-    "small", "span", "strike", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th",
-    "thead", "tr", "tt", "u", "ul", "video", "source",
-}  # fmt: skip
-_ALLOWED_ATTRIBUTES = {
-    "*": {"class", "id", "style", "align", "title", "width", "height", "color", "size", "face"},
-    "a": {"href", "target"},
-    "img": {"src", "alt", "referrerpolicy"},
-    "video": {"src", "poster", "controls"},
-    "source": {"src", "type"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan"},
-}
 
 
 class NotAnArticle(Exception):
@@ -372,122 +318,6 @@ class ArticlePage:
         )
 
     def _take_editor(self, container: etree._Element) -> str:
-        """Return the 责任编辑 name (from ``.article-editor``/``.show_author`` anywhere on the
-        page, else a paragraph of the body that starts with 责任编辑) and remove that line."""
-        candidates = list(self._first(EDITOR))
-        candidates += [p for p in container.iter("p") if _text(p).startswith("责任编辑")]
-        for element in candidates:
-            match = _EDITOR.search(_text(element))
-            if match:
-                if element.getparent() is not None:
-                    _drop(element)
-                return match.group(1).strip()
-        return ""
-
-
-def _drop(element: etree._Element) -> None:
-    """Remove ``element`` but keep its tail text in the tree."""
-    parent = element.getparent()
-    if parent is None:
-        return
-    tail = element.tail
-    if tail and tail.strip():
-        previous = element.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + tail
-        else:
-            parent.text = (parent.text or "") + tail
-    parent.remove(element)
-
-
-def _drop_marked_blocks(container: etree._Element) -> None:
-    """Remove the siblings between two equal :data:`BLOCK_MARKERS` comments."""
-    for marker in BLOCK_MARKERS:
-        opened: etree._Element | None = None
-        for comment in container.xpath(".//comment()"):
-            if (comment.text or "").strip() != marker:
-                continue
-            if opened is not None and opened.getparent() is comment.getparent():
-                node = opened.getnext()
-                while node is not None and node is not comment:
-                    following = node.getnext()
-                    _drop(node)
-                    node = following
-                opened = None
-            else:
-                opened = comment
-
-
-def _image_src(img: etree._Element, base: str) -> str:
-    src = ""
-    for attr in ("data-src", "real_src", "data-original", "src"):
-        value = (img.get(attr) or "").strip()
-        if value and not value.startswith("data:"):
-            src = value
-            break
-    if not src:
-        return ""
-    url = urljoin(base, src)
-    if url.startswith("http://"):
-        url = "https://" + url[len("http://") :]
-    return url
-
-
-def clean_body(container: etree._Element, base: str) -> tuple[str, str]:
-    """Clean an article body in place and return ``(html, lead_image_url)``.
-
-    Removes scripts, styles, forms, frames, comments and the widgets of :data:`WIDGETS`;
-    makes image and link URLs absolute (images https, from lazy ``data-src``/``real_src``) with
-    ``referrerpolicy="no-referrer"``; drops ``on*`` attributes and ``javascript:`` URLs (nh3,
-    https://github.com/rust-ammonia/ammonia, as the last pass). The lead image is the first
-    image left that is not a QR code, logo, avatar or pixel; ``""`` when there is none.
-    """
-    _drop_marked_blocks(container)
-    for comment in container.xpath(".//comment()"):
-        _drop(comment)
-    for element in list(container.iter(*REMOVED_TAGS)):
-        _drop(element)
-    for selector in WIDGETS:
-        for element in container.cssselect(selector):
-            _drop(element)
-    for xpath in WIDGET_XPATHS:
-        for element in container.xpath(xpath):
-            _drop(element)
-    lead = ""
-    for img in list(container.iter("img")):
-        src = _image_src(img, base)
-        if not src:
-            _drop(img)
-            continue
-        for attr in ("data-src", "real_src", "data-original", "srcset"):
-            img.attrib.pop(attr, None)
-        img.set("src", src)
-        img.set("referrerpolicy", "no-referrer")
-        if not lead and not NOT_LEAD_IMAGE.search(src) and not _is_pixel(img):
-            lead = src
-    for anchor in container.iter("a"):
-        href = (anchor.get("href") or "").strip()
-        if href:
-            anchor.set("href", urljoin(base, href))
-    inner = (container.text or "") + "".join(
-        lxml.html.tostring(child, encoding="unicode") for child in container
-    )
-    html = nh3.clean(
-        inner,
-        tags=_ALLOWED_TAGS,
-        attributes=_ALLOWED_ATTRIBUTES,
-        generic_attribute_prefixes={"cms-"},
-        url_schemes={"http", "https", "mailto"},
-        link_rel=None,
-        strip_comments=True,
-    )
-    html = _BLANK_LINES.sub("", html.replace("\r\n", "\n").replace("\r", "\n")).strip()
-    return html, lead
-
-
-def _is_pixel(img: etree._Element) -> bool:
-    for attr in ("width", "height"):
-        value = (img.get(attr) or "").strip().rstrip("px")
-        if value.isdigit() and int(value) <= 2:
-            return True
-    return False
+        """Return the 责任编辑 name (page-level editor lines first, then the body's) and remove
+        that line."""
+        return take_editor(container, list(self._first(EDITOR)))

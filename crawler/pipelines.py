@@ -21,6 +21,7 @@ from archive.index import Index, article_row, utc_now
 from archive.lock import CrawlLock
 from archive.paths import check_id, resolve_inside
 from archive.post import Post
+from archive.reader import read_post
 from archive.writer import write_post
 from crawler.items import ArticleItem, PageFailure
 from crawler.run import CrawlSummary
@@ -65,6 +66,7 @@ def to_post(item: ArticleItem) -> Post:
         editor=item.editor,
         tags=list(item.tags),
         updated=item.updated,
+        feed=item.feed,
     )
 
 
@@ -180,11 +182,12 @@ class StoragePipeline:
             return item
         try:
             old = self.index.get_article(post.id)
-            result = write_post(self.root, post)
-            row = article_row(post, relpath=result.relpath, sha256=result.sha256, feed=item.feed)
+            previous = self._read_previous(old)
             if old and old.get("feed"):
-                row["feed"] = old["feed"]  # the feed that first listed the article keeps it
-            self.index.upsert_article(row, now=utc_now())
+                post.feed = old["feed"]  # the feed that first listed the article keeps it
+            result = write_post(self.root, post)
+            row = article_row(post, relpath=result.relpath, sha256=result.sha256)
+            self.index.upsert_article(row, text=post.text, previous=previous, now=utc_now())
             self.index.remember_url(item.url, post.id)
             if old and old["path"] != result.relpath:
                 self._remove_stale(old["path"])
@@ -209,6 +212,17 @@ class StoragePipeline:
         else:
             self.stats.inc_value("article/unchanged")
         return item
+
+    def _read_previous(self, old: dict[str, Any] | None) -> tuple[str, str] | None:
+        """The (title, text) of the stored version of a post, to replace its FTS entry."""
+        if old is None:
+            return None
+        try:
+            previous = read_post(resolve_inside(self.root, old["path"]))
+        except (ArchiveError, OSError) as exc:
+            logger.warning("cannot read the stored post %s: %s", old["path"], exc)
+            return None
+        return previous.title, previous.text
 
     def _remove_stale(self, relpath: str) -> None:
         # The article moved (its date changed): the old file would be a second copy.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +62,16 @@ class CrawlSummary:
         return EXIT_OK
 
 
+class _OneLineErrors(logging.Filter):
+    """Drop the traceback of expected download errors (a robots.txt that could not be fetched
+    is logged with one, at ERROR): cron mail gets one line per failure, not forty."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
 def run_spider(spider: str, settings: dict[str, Any]) -> dict[str, Any]:
     """Run the spider named ``spider`` (``feeds`` or ``fetch``) to the end with the project's
     settings updated by ``settings``; return its final stats.
@@ -71,6 +82,7 @@ def run_spider(spider: str, settings: dict[str, Any]) -> dict[str, Any]:
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
+    logging.getLogger("scrapy.downloadermiddlewares.robotstxt").addFilter(_OneLineErrors())
     project = get_project_settings()
     project.setdict(settings, priority="cmdline")
     process = CrawlerProcess(project)

@@ -71,8 +71,9 @@ def test_to_text_has_reference_shape():
 
 
 def test_keys_in_format_order_and_typed():
-    meta = yaml.safe_load(make_post(tags=["5G"]).to_text().split("---\n")[1])
+    meta = yaml.safe_load(make_post(tags=["5G"], feed="china").to_text().split("---\n")[1])
     assert list(meta) == [k for k in KEYS if k != "updated"]
+    assert meta["feed"] == "china"
     assert meta["comments"] is False
     assert meta["categories"] == ["金融", "新浪财经", "新浪财经－国內"]
     assert meta["tags"] == ["5G"]

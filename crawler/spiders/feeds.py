@@ -21,7 +21,15 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DontCloseSpider, IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DontCloseSpider,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -52,13 +60,20 @@ def failure_reason(failure: Failure) -> str:
         return f"http_{exc.response.status}"
     if isinstance(exc, IgnoreRequest):
         return "robots_txt" if "robots" in str(exc).lower() else "ignored"
-    if isinstance(exc, TimeoutError | TCPTimedOutError):
+    if isinstance(exc, TimeoutError | TCPTimedOutError | DownloadTimeoutError):
         return "timeout"
-    if isinstance(exc, DNSLookupError):
+    if isinstance(exc, DNSLookupError | CannotResolveHostError):
         return "dns"
-    if isinstance(exc, ConnectionRefusedError):
+    if isinstance(exc, ConnectionRefusedError | DownloadConnectionRefusedError):
         return "connection_refused"
-    if isinstance(exc, ConnectionLost | ResponseFailed | ResponseNeverReceived):
+    if isinstance(
+        exc,
+        ConnectionLost
+        | ResponseFailed
+        | ResponseNeverReceived
+        | DownloadFailedError
+        | ResponseDataLossError,
+    ):
         return "connection_lost"
     return type(exc).__name__.lower()
 
