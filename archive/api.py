@@ -39,6 +39,9 @@ SNIPPET_CONTEXT = 30
 class PostNotFound(ArchiveError, KeyError):
     """No post has the id or link asked for."""
 
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
 
 @dataclass(frozen=True)
 class SearchHit:
@@ -112,7 +115,7 @@ class Archive:
         sql += " order by date desc, id"
         if limit is not None:
             sql += f" limit {int(limit)}"
-        return [dict(row) for row in self.index._dict_rows(sql, dict(enumerate(params, 1)))]
+        return list(self.index.query(sql, params))
 
     def posts(self, **filters: Any) -> Iterator[Post]:
         """Yield posts newest first.

@@ -304,9 +304,10 @@ class Index:
             "title_expression": "{title} : (" + expression + ")",
             "limit": limit,
         }
-        return [dict(row) for row in self._dict_rows(sql, params)]
+        return list(self.query(sql, params))
 
-    def _dict_rows(self, sql: str, params: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    def query(self, sql: str, params: Any = ()) -> Iterable[dict[str, Any]]:
+        """Yield the rows of a read-only SQL query as dicts (``params`` a list or a dict)."""
         cursor = self.db.execute(sql, params)
         names = [d[0] for d in cursor.description]
         for values in cursor:

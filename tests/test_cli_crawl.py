@@ -23,30 +23,16 @@ import yaml
 
 from archive.lock import CrawlLock
 from archive.post import KEYS
-from tests.conftest import REPO, manifest
+from tests.conftest import FAST, REPO, manifest, run_cli
 from tests.fixture_server import serving
 
 FEEDS = REPO / "tests" / "data" / "fixture_feeds.toml"
 EXPECTED = json.loads((REPO / "tests" / "data" / "real_pages.json").read_text("utf-8"))
-FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0"]
 SUMMARY = re.compile(
     r"^feeds polled (\d+), entries seen (\d+), new (\d+), unchanged (\d+), failed (\d+), "
     r"deferred (\d+)$",
     re.M,
 )
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path = REPO):
-    environment = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "crawler.cli", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=cwd,
-        timeout=240,
-    )
 
 
 def summary(result) -> tuple[int, ...]:
