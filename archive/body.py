@@ -35,6 +35,10 @@ WIDGETS = (
     "#sinashareto",
     ".blkComment",
     "[data-sudaclick*='guba']",
+    "[id^='ad_']",
+    ".otherContent_01",
+    "[id^='quote_']",
+    ".artical-player-wrap",
 )
 #: Widgets no CSS selector names: the WAP promotion line of the 2009 ent pages.
 WIDGET_XPATHS = (".//p[.//a[contains(@href, 'waptuiguang')]]",)
@@ -42,12 +46,21 @@ WIDGET_XPATHS = (".//p[.//a[contains(@href, 'waptuiguang')]]",)
 #: around the 免责声明 disclaimer of finance pages): everything between a pair is removed.
 BLOCK_MARKERS = ("总声明",)
 REMOVED_TAGS = ("script", "style", "noscript", "iframe", "form", "link", "meta", "object", "embed")
+#: Elements dropped when cleaning leaves them without text or image (empty captions, ad slots,
+#: video and product-card placeholders filled by scripts on the live page).
+EMPTY_DROPPED = frozenset(
+    {"div", "span", "p", "center", "font", "a", "strong", "b", "i", "em", "u", "section",
+     "li", "ul", "ol", "label", "small", "sup", "sub", "figure", "figcaption", "h1", "h2",
+     "h3", "h4", "h5", "h6", "blockquote", "table", "tbody", "tr", "td", "th"}
+)  # fmt: skip
+_BLANK = " \t\r\n\f\v\xa0\u3000"
 #: Images that are never a lead image: QR codes, logos, avatars, placeholders, pixels.
 NOT_LEAD_IMAGE = re.compile(
     r"qr|erweima|logo|avatar|default_avatar|/deco/|icon|blank\.gif|spacer|1x1|/320X320\.png",
     re.I,
 )
 _BLANK_LINES = re.compile(r"\n[ \t\r]*(?=\n)")
+_INDENT = re.compile(r"\n[ \t]+")
 _EDITOR = re.compile(r"责任编辑\s*[:：]\s*(.*)", re.S)
 _SPACE = re.compile(r"\s+")
 _INLINE_SPACE = re.compile(r"[ \t\r\n\f\v]+")
@@ -158,19 +171,22 @@ def clean_body(container: etree._Element, base: str) -> tuple[str, str]:
     lead = ""
     for img in list(container.iter("img")):
         src = _image_src(img, base)
-        if not src:
+        if not src or _is_pixel(img):
             drop(img)
             continue
         for attr in ("data-src", "real_src", "data-original", "srcset"):
             img.attrib.pop(attr, None)
         img.set("src", src)
         img.set("referrerpolicy", "no-referrer")
-        if not lead and not NOT_LEAD_IMAGE.search(src) and not _is_pixel(img):
+        if not lead and not NOT_LEAD_IMAGE.search(src):
             lead = src
     for anchor in container.iter("a"):
         href = (anchor.get("href") or "").strip()
-        if href:
+        if href and "=" in href and "/" not in href:
+            anchor.attrib.pop("href")  # a broken attribute such as href= target=_blank
+        elif href:
             anchor.set("href", urljoin(base, href))
+    _drop_empty(container)
     inner = (container.text or "") + "".join(
         lxml.html.tostring(child, encoding="unicode") for child in container
     )
@@ -183,8 +199,22 @@ def clean_body(container: etree._Element, base: str) -> tuple[str, str]:
         link_rel=None,
         strip_comments=True,
     )
-    html = _BLANK_LINES.sub("", html.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    html = html.replace("\r\n", "\n").replace("\r", "\n")
+    html = _BLANK_LINES.sub("", _INDENT.sub("\n", html)).strip()
     return html, lead
+
+
+def _drop_empty(container: etree._Element) -> None:
+    """Drop, deepest first, the elements of :data:`EMPTY_DROPPED` left with no text, image or
+    video."""
+    for element in reversed(list(container.iterdescendants())):
+        if not isinstance(element.tag, str) or element.tag not in EMPTY_DROPPED:
+            continue
+        if element.xpath(".//img | .//video"):
+            continue
+        if (element.text_content() or "").strip(_BLANK):
+            continue
+        drop(element)
 
 
 def take_editor(container: etree._Element, extra: list[etree._Element] | None = None) -> str:

@@ -87,8 +87,8 @@ def cli() -> None:
     \b
     Crawl the default feeds into ./data:
       sina-archive crawl
-    Crawl from cron every 5 minutes:
-      */5 * * * * cd /srv/news && sina-archive crawl --root /srv/news/data
+    Crawl from cron every 5 minutes (silent unless something failed):
+      */5 * * * * /srv/news/.venv/bin/sina-archive crawl -q --root /srv/news/data
     Read it:
       sina-archive list --since 2026-09-28
       sina-archive search 降准

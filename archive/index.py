@@ -7,6 +7,7 @@ Tables (FORMAT.md, "Index"):
 - ``failures``: one row per URL that could not be archived, with its feed, reason, attempts and
   times (ISO 8601 UTC); the row goes away when the URL is archived later.
 - ``runs``: one row per crawl with its counts and exit code.
+- ``feeds``: one row per feed read without error: URL, last poll, entries, newest entry.
 - ``entry_urls``: every URL an article was requested at (a feed entry's URL can differ from the
   article's canonical ``link``), so that the next crawl skips it without a request.
 - ``articles_fts``: FTS5 full-text index of each article's title and text, in the bigram tokens
@@ -151,6 +152,18 @@ class Index:
                 "create virtual table articles_fts using fts5("
                 "title, text, content=[articles], tokenize='unicode61')"
             )
+        feeds = self.db["feeds"]
+        if not feeds.exists():
+            feeds.create(
+                {
+                    "name": str,
+                    "url": str,
+                    "last_polled": str,
+                    "entries": int,
+                    "newest_entry": str,
+                },
+                pk="name",
+            )
         meta = self.db["meta"]
         if not meta.exists():
             meta.create({"key": str, "value": str}, pk="key")
@@ -167,6 +180,7 @@ class Index:
                     "new": int,
                     "unchanged": int,
                     "failed": int,
+                    "deferred": int,
                     "exit_code": int,
                 },
                 pk="id",
@@ -360,6 +374,22 @@ class Index:
     def failures(self) -> list[dict[str, Any]]:
         """Return all failure rows, most recent first."""
         return list(self.db["failures"].rows_where(order_by="last_try desc"))
+
+    def record_feed(self, name: str, url: str, *, entries: int, newest: str = "") -> None:
+        """Remember a feed read without error (``newest`` ISO 8601 UTC, or ``""``) and forget
+        its earlier failure, if any."""
+        with self.db.conn:
+            self.db["feeds"].upsert(
+                {
+                    "name": name,
+                    "url": url,
+                    "last_polled": utc_now(),
+                    "entries": entries,
+                    "newest_entry": newest,
+                },
+                pk="name",
+            )
+            self.db["failures"].delete_where("url = ?", [url])
 
     # -- runs --------------------------------------------------------------------------------
 

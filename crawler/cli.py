@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -16,7 +17,14 @@ from archive.cli import cli, root_option
 from archive.errors import ArchiveError, LockedError
 from archive.lock import CrawlLock
 from crawler.feeds import FeedConfigError, select_feeds
-from crawler.run import EXIT_LOCKED, EXIT_USAGE, CrawlSummary, run_spider
+from crawler.run import (
+    EXIT_LOCKED,
+    EXIT_NOTHING_FETCHED,
+    EXIT_USAGE,
+    CrawlSummary,
+    coerce_setting,
+    run_spider,
+)
 
 
 def _settings_options(func: Any) -> Any:
@@ -37,9 +45,13 @@ def _settings_options(func: Any) -> Any:
             metavar="NAME=VALUE",
             help="Override a Scrapy setting (repeatable), e.g. -s DOWNLOAD_DELAY=2.",
         ),
-        click.option("-v", "--verbose", is_flag=True, help="Log each feed and article (INFO)."),
+        click.option("-v", "--verbose", is_flag=True, help="Log each feed and new post (INFO)."),
         click.option(
-            "-q", "--quiet", is_flag=True, help="Print nothing but errors (no summary line)."
+            "-q",
+            "--quiet",
+            is_flag=True,
+            help="Print nothing when nothing failed (for cron); failures and the summary line "
+            "still show.",
         ),
         root_option,
     ]
@@ -51,10 +63,18 @@ def _settings_options(func: Any) -> Any:
 def _run(spider: str, root: Path, settings: dict[str, Any], opts: dict[str, Any]) -> None:
     settings["ARCHIVE_ROOT"] = str(root)
     settings["ARCHIVE_LOCK_HELD"] = True
-    settings["LOG_LEVEL"] = "INFO" if opts["verbose"] else "WARNING"
-    if opts["quiet"]:
-        settings["LOG_LEVEL"] = "ERROR"
+    settings["LOG_LEVEL"] = "WARNING"
     if opts["connect_to"]:
+        origin = urlsplit(opts["connect_to"])
+        if (
+            origin.scheme not in ("http", "https")
+            or not origin.hostname
+            or origin.path not in ("", "/")
+        ):
+            raise click.BadParameter(
+                f"{opts['connect_to']!r} is not an origin like http://127.0.0.1:8000",
+                param_hint="--connect-to",
+            )
         settings["ARCHIVE_CONNECT_TO"] = opts["connect_to"]
     if opts["ignore_robots"]:
         settings["ROBOTSTXT_OBEY"] = False
@@ -62,7 +82,10 @@ def _run(spider: str, root: Path, settings: dict[str, Any], opts: dict[str, Any]
         name, sep, value = override.partition("=")
         if not sep or not name:
             raise click.UsageError(f"-s takes NAME=VALUE, got {override!r}")
-        settings[name] = value
+        try:
+            settings[name] = coerce_setting(name, value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="-s") from exc
     lock = CrawlLock(root)
     try:
         lock.acquire()
@@ -72,15 +95,21 @@ def _run(spider: str, root: Path, settings: dict[str, Any], opts: dict[str, Any]
     except ArchiveError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        stats = run_spider(spider, settings)
+        stats = run_spider(spider, settings, verbose=opts["verbose"])
     except (ArchiveError, FeedConfigError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         lock.release()
     summary = CrawlSummary.from_stats(stats)
-    if not opts["quiet"]:
+    code = summary.exit_code()
+    if not opts["quiet"] or code != 0:
         click.echo(summary.line())
-    sys.exit(summary.exit_code())
+    if code == EXIT_NOTHING_FETCHED:
+        click.echo(
+            "Error: nothing could be fetched: no feed or page answered (network down, proxy?)",
+            err=True,
+        )
+    sys.exit(code)
 
 
 @cli.command()
@@ -101,15 +130,16 @@ def _run(spider: str, root: Path, settings: dict[str, Any], opts: dict[str, Any]
 def crawl(feeds_file: Path | None, feed_names: tuple[str, ...], root: Path, **opts: Any) -> None:
     """Poll the feeds and archive every new article (the cron job).
 
-    Ends with one line: feeds polled, entries seen, new, unchanged, failed. Exit codes: 0 all
-    ok, 1 some failed, 2 usage error, 3 nothing could be fetched, 75 another crawl holds the
-    lock.
+    Ends with one line: feeds polled, entries seen, new, unchanged, duplicate, failed,
+    deferred. Exit codes: 0 nothing failed in this run, 1 some feeds or entries failed, 2 usage
+    error, 3 nothing could be fetched, 75 another crawl holds the lock.
 
     \b
     Examples:
       sina-archive crawl
       sina-archive crawl --root /srv/news/data --feed sina-finance-china
-      sina-archive crawl --feed https://feed.mix.sina.com.cn/api/roll/get?pageid=155&lid=1686
+      sina-archive crawl --feed 'https://feed.mix.sina.com.cn/api/roll/get?pageid=155&lid=1686'
+      sina-archive crawl -q    # from cron: silent unless something failed
     """
     try:
         select_feeds(feeds_file, list(feed_names))

@@ -92,3 +92,15 @@ class PageFailure:
     feed: str
     reason: str
     detail: str = ""
+    retry_after: float = 0.0  # seconds the server asked us to wait (Retry-After), 0 if none
+
+
+@dataclass
+class FeedPolled:
+    """A feed document read without error: its URL, its feed, how many entries it listed and
+    the time of its newest entry (None when it listed none with a time)."""
+
+    url: str
+    feed: str
+    entries: int
+    newest: datetime | None = None

@@ -13,6 +13,7 @@ All selectors live at the top of this module. Times on the pages are Beijing tim
 from __future__ import annotations
 
 import codecs
+import html
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone
@@ -290,13 +291,17 @@ class ArticlePage:
         has_video = bool(container.xpath(VIDEO_XPATH))
         editor = self._take_editor(container)
         body, headimg = clean_body(container, link)
-        cleaned = lxml.html.fragment_fromstring(body, create_parent="div")
-        if (
-            len(_SPACE.sub("", cleaned.text_content())) < MIN_BODY_CHARS
-            and not has_video
-            and not cleaned.xpath(".//img")
+        cleaned = lxml.html.fragment_fromstring(body or "<p></p>", create_parent="div")
+        if len(_SPACE.sub("", cleaned.text_content())) < MIN_BODY_CHARS and not cleaned.xpath(
+            ".//img"
         ):
-            raise NotAnArticle("empty_body", f"{self.url}: the article body is empty")
+            if not has_video:
+                raise NotAnArticle("empty_body", f"{self.url}: the article body is empty")
+            # A video-only article (k.sina): the player cannot be archived; the post keeps the
+            # article's metadata and a link to the page that plays it.
+            body = (
+                f'<p class="video-only"><a href="{html.escape(link)}">{html.escape(link)}</a></p>'
+            )
         updated = entry.updated if entry else None
         if updated is not None and updated <= published:
             updated = None

@@ -17,13 +17,13 @@ from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
 from archive.errors import ArchiveError, UnsafePathError
-from archive.index import Index, article_row, utc_now
+from archive.index import Index, article_row, iso_utc, utc_now
 from archive.lock import CrawlLock
 from archive.paths import check_id, resolve_inside
 from archive.post import Post
 from archive.reader import read_post
 from archive.writer import write_post
-from crawler.items import ArticleItem, PageFailure
+from crawler.items import ArticleItem, FeedPolled, PageFailure
 from crawler.run import CrawlSummary
 
 logger = logging.getLogger(__name__)
@@ -123,18 +123,24 @@ class StoragePipeline:
         self.index: Index | None = None
         self.stored: set[str] = set()
 
+    spider_name = ""
+
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
         settings = crawler.settings
-        return cls(
+        pipeline = cls(
             Path(settings.get("ARCHIVE_ROOT")),
             crawler.stats,
             lock_held=settings.getbool("ARCHIVE_LOCK_HELD"),
             backoff=settings.getfloat("ARCHIVE_RETRY_BACKOFF"),
             transient_backoff=settings.getfloat("ARCHIVE_RETRY_BACKOFF_TRANSIENT"),
         )
+        pipeline.crawler = crawler
+        return pipeline
 
     def open_spider(self, spider: Spider | None = None) -> None:
+        crawler = getattr(self, "crawler", None)
+        self.spider_name = getattr(getattr(crawler, "spider", None), "name", "") or ""
         if self.lock:
             self.lock.acquire()
         self.index = Index.for_root(self.root)
@@ -148,12 +154,13 @@ class StoragePipeline:
                 {
                     "started": started.isoformat(timespec="seconds") if started else "",
                     "finished": utc_now(),
-                    "command": getattr(spider, "name", ""),
+                    "command": self.spider_name,
                     "feeds": summary.feeds,
                     "entries": summary.entries,
                     "new": summary.new,
                     "unchanged": summary.unchanged,
                     "failed": summary.failed,
+                    "deferred": summary.deferred,
                     "exit_code": summary.exit_code(),
                 }
             )
@@ -163,6 +170,10 @@ class StoragePipeline:
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         assert self.index is not None
+        if isinstance(item, FeedPolled):
+            newest = iso_utc(item.newest) if item.newest else ""
+            self.index.record_feed(item.feed, item.url, entries=item.entries, newest=newest)
+            return item
         if isinstance(item, PageFailure):
             transient = item.reason in TRANSIENT_REASONS or item.reason.startswith("http_5")
             self.index.record_failure(
@@ -170,7 +181,9 @@ class StoragePipeline:
                 feed=item.feed,
                 reason=item.reason,
                 detail=item.detail,
-                backoff=self.transient_backoff if transient else self.backoff,
+                backoff=max(
+                    self.transient_backoff if transient else self.backoff, item.retry_after
+                ),
             )
             return item
         if not isinstance(item, PostItem):

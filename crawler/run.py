@@ -17,10 +17,11 @@ EXIT_LOCKED = 75  # another crawl holds the archive's lock (EX_TEMPFAIL: cron re
 
 @dataclass(frozen=True)
 class CrawlSummary:
-    """The counts of one crawl: feeds polled, entries seen, articles new / unchanged, failures
-    (feeds and articles) and entries deferred (a URL that failed before and waits for its next
-    try, or is off the allowed domains). ``entries`` = ``new + unchanged + failed + deferred``
-    for a crawl in which every feed was read."""
+    """The counts of one crawl: feeds polled, entries seen, articles new (or updated),
+    unchanged (archived already), duplicate (listed again in this run, by the same or another
+    feed), failed (feeds and articles, in this run) and deferred (a URL that failed in an
+    earlier run and waits for its next try, or is off the allowed domains).
+    ``entries == new + unchanged + duplicate + failed + deferred`` when every feed was read."""
 
     feeds: int
     entries: int
@@ -28,6 +29,7 @@ class CrawlSummary:
     unchanged: int
     failed: int
     deferred: int = 0
+    duplicate: int = 0
     responses: int = 0
 
     @classmethod
@@ -37,24 +39,24 @@ class CrawlSummary:
             feeds=stats.get("feed/requested", 0),
             entries=stats.get("entry/seen", 0),
             new=stats.get("article/new", 0) + stats.get("article/updated", 0),
-            unchanged=stats.get("entry/known", 0)
-            + stats.get("entry/duplicate", 0)
-            + stats.get("article/unchanged", 0),
+            unchanged=stats.get("entry/known", 0) + stats.get("article/unchanged", 0),
+            duplicate=stats.get("entry/duplicate", 0),
             failed=stats.get("feed/failed", 0) + stats.get("article/failed", 0),
             deferred=stats.get("entry/deferred", 0) + stats.get("entry/offsite", 0),
-            responses=stats.get("feed/read", 0) + stats.get("page/received", 0),
+            responses=stats.get("response/received", 0),
         )
 
     def line(self) -> str:
         """One line for a log or a cron mail."""
         return (
             f"feeds polled {self.feeds}, entries seen {self.entries}, new {self.new}, "
-            f"unchanged {self.unchanged}, failed {self.failed}, deferred {self.deferred}"
+            f"unchanged {self.unchanged}, duplicate {self.duplicate}, failed {self.failed}, "
+            f"deferred {self.deferred}"
         )
 
     def exit_code(self) -> int:
-        """0 all ok, 1 some failed, 3 nothing could be fetched (no feed read, no page
-        received)."""
+        """0 nothing failed in this run, 1 some feeds or entries failed, 3 nothing could be
+        fetched (not one HTTP response)."""
         if self.failed and not self.responses:
             return EXIT_NOTHING_FETCHED
         if self.failed:
@@ -72,18 +74,60 @@ class _OneLineErrors(logging.Filter):
         return True
 
 
-def run_spider(spider: str, settings: dict[str, Any]) -> dict[str, Any]:
+def project_settings() -> Any:
+    """Return the project's Scrapy settings (crawler/settings.py), wherever the cwd is."""
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    from scrapy.utils.project import get_project_settings
+
+    return get_project_settings()
+
+
+def coerce_setting(name: str, value: str) -> Any:
+    """Check a ``-s NAME=VALUE`` override against the type of the setting's default (bool,
+    int, float) and return the typed value; raise ValueError naming the setting otherwise."""
+    current = project_settings().get(name)
+    if isinstance(current, bool):
+        lowered = value.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{name} takes true or false, got {value!r}")
+    for kind in (int, float):
+        if isinstance(current, kind):
+            try:
+                return kind(value)
+            except ValueError:
+                raise ValueError(
+                    f"{name} takes a number ({kind.__name__}), got {value!r}"
+                ) from None
+    return value
+
+
+def log_our_info() -> None:
+    """Show this project's INFO messages (each feed, each new post) on stderr while Scrapy's
+    own loggers stay at ``LOG_LEVEL``: what ``--verbose`` means."""
+    ours = logging.getLogger("crawler")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s"))
+    ours.addHandler(handler)
+    ours.setLevel(logging.INFO)
+    ours.propagate = False
+
+
+def run_spider(spider: str, settings: dict[str, Any], *, verbose: bool = False) -> dict[str, Any]:
     """Run the spider named ``spider`` (``feeds`` or ``fetch``) to the end with the project's
-    settings updated by ``settings``; return its final stats.
+    settings updated by ``settings``; return its final stats. ``verbose`` logs this
+    project's INFO messages (:func:`log_our_info`).
 
     Raises whatever the spider raised while starting (e.g. FeedConfigError).
     """
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     from scrapy.crawler import CrawlerProcess
-    from scrapy.utils.project import get_project_settings
 
     logging.getLogger("scrapy.downloadermiddlewares.robotstxt").addFilter(_OneLineErrors())
-    project = get_project_settings()
+    if verbose:
+        log_our_info()
+    project = project_settings()
     project.setdict(settings, priority="cmdline")
     process = CrawlerProcess(project)
     crawler = process.create_crawler(spider)

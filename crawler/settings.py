@@ -24,6 +24,8 @@ ARCHIVE_RETRY_MAX_ATTEMPTS = 5  # runs that may try a failed article URL before 
 ARCHIVE_RETRY_BACKOFF = 3600  # seconds before a failed URL (404, no article …) is tried again;
 # doubles with each failed attempt
 ARCHIVE_RETRY_BACKOFF_TRANSIENT = 300  # the same for transient failures (5xx, 429, timeouts)
+ARCHIVE_FEED_STALE_AFTER = 86400  # seconds; a feed whose newest entry is older is reported stale
+# (0: never)
 ARCHIVE_ALLOWED_DOMAINS = [  # article pages are followed only on these domains (and subdomains)
     "sina.com.cn",
     "sina.cn",
@@ -45,6 +47,13 @@ DOWNLOAD_MAXSIZE = 20 * 1024 * 1024  # bytes; larger responses are dropped
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024  # bytes; larger responses are logged
 RETRY_ENABLED = True
 RETRY_TIMES = 2  # extra tries of a request that failed transiently (5xx, 429, timeouts)
+ARCHIVE_RETRY_BACKOFF_BASE = 1.0  # seconds before the first retry within a run; doubles each time
+ARCHIVE_RETRY_BACKOFF_MAX = 30.0  # seconds; the longest wait before a retry within a run
+ARCHIVE_RETRY_AFTER_MAX = 60.0  # seconds; a longer Retry-After is left to a later run
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,  # retries wait (Retry-After, backoff)
+}
 HTTPPROXY_ENABLED = True  # http_proxy / https_proxy / no_proxy from the environment are honoured
 
 # --- conditional GET of feeds (HTTP cache, RFC 2616 rules) ---------------------------------------

@@ -29,8 +29,8 @@ from tests.fixture_server import serving
 FEEDS = REPO / "tests" / "data" / "fixture_feeds.toml"
 EXPECTED = json.loads((REPO / "tests" / "data" / "real_pages.json").read_text("utf-8"))
 SUMMARY = re.compile(
-    r"^feeds polled (\d+), entries seen (\d+), new (\d+), unchanged (\d+), failed (\d+), "
-    r"deferred (\d+)$",
+    r"^feeds polled (\d+), entries seen (\d+), new (\d+), unchanged (\d+), duplicate (\d+), "
+    r"failed (\d+), deferred (\d+)$",
     re.M,
 )
 
@@ -81,10 +81,10 @@ def crawled(tmp_path_factory):
 def test_first_crawl_summary_and_exit_code(crawled):
     first = crawled["first"]
     assert first.returncode == 1, first.stderr[-3000:]  # 49 entries of the real roll API: 404
-    feeds, entries, new, unchanged, failed, deferred = summary(first)
-    assert (feeds, entries, new, failed, deferred) == (3, 102, 26, 49, 0)
-    assert unchanged == 27  # listed by two feeds: stored once
-    assert entries == new + unchanged + failed + deferred
+    feeds, entries, new, unchanged, duplicate, failed, deferred = summary(first)
+    assert (feeds, entries, new, unchanged, failed, deferred) == (3, 102, 26, 0, 49, 0)
+    assert duplicate == 27  # listed by two feeds: requested and stored once
+    assert entries == new + unchanged + duplicate + failed + deferred
 
 
 def test_one_post_per_article_page(crawled):
@@ -155,8 +155,8 @@ def test_index_rows_match_posts(crawled):
 def test_second_crawl_writes_nothing_and_requests_no_article_page(crawled):
     second = crawled["second"]
     assert second.returncode == 0, second.stderr[-3000:]
-    feeds, entries, new, unchanged, failed, deferred = summary(second)
-    assert (feeds, entries, new, failed) == (3, 102, 0, 0)
+    feeds, entries, new, unchanged, duplicate, failed, deferred = summary(second)
+    assert (feeds, entries, new, unchanged, duplicate, failed) == (3, 102, 0, 53, 0, 0)
     assert deferred == 49  # the 404s wait for their next try (ARCHIVE_RETRY_BACKOFF)
     assert [r for r in crawled["second_requests"] if is_article_page(r[0], r[1])] == []
     feed_statuses = {
@@ -185,7 +185,7 @@ def test_fetch_article_and_non_article_pages(tmp_path):
     assert (tmp_path / "posts/2026/09/29/initmeav9622448.md").exists()
     meta = frontmatter.load(tmp_path / "posts/2026/09/29/initmeav9622448.md").metadata
     assert meta["categories"] == ["新浪财经"]
-    assert bad.returncode == 1 and summary(bad)[4] == 1
+    assert bad.returncode == 1 and summary(bad)[5] == 1
     db = sqlite3.connect(tmp_path / "index.db")
     assert db.execute("select reason from failures where url = ?", [list_url]).fetchall() == [
         ("no_body",)
@@ -246,7 +246,7 @@ def test_nothing_fetched_exits_3(tmp_path):
     result = run_cli("crawl", "--root", str(tmp_path), "--feeds", str(FEEDS),
                      "--connect-to", origin, *FAST, "-s", "RETRY_TIMES=0")  # fmt: skip
     assert result.returncode == 3, result.stderr[-2000:]
-    assert summary(result)[4] == 3
+    assert summary(result)[5] == 3
 
 
 def test_second_crawl_on_a_locked_root_exits_75(tmp_path):

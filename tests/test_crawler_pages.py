@@ -88,13 +88,15 @@ def test_images_lazy_protocol_relative_referrer_policy_and_lead():
         "<img src='//n.sinaimg.cn/qr/code_qr.png'>"
         "<img src='data:image/gif;base64,R0lGOD' data-src='//n.sinaimg.cn/a/lead.jpg'>"
         "<img real_src='http://n.sinaimg.cn/a/second.jpg'>"
-        "<img src='/rel/pic.png' width='1' height='1'>"
+        "<img src='/rel/pic.png'>"
+        "<img src='//i0.sinaimg.cn/home/c.gif' width='1' height='5'>"
     )
     item = article(page(body))
     assert item.headimg == "https://n.sinaimg.cn/a/lead.jpg"
     assert 'src="https://n.sinaimg.cn/a/second.jpg"' in item.body
     assert 'src="https://finance.sina.com.cn/rel/pic.png"' in item.body
     assert item.body.count('referrerpolicy="no-referrer"') == 4
+    assert "c.gif" not in item.body  # spacer pixels go
     assert "data-src" not in item.body and "real_src" not in item.body
 
 
@@ -116,6 +118,17 @@ def test_dangerous_markup_and_widgets_are_removed():
         assert bad not in item.body, bad
     assert 'href="https://finance.sina.com.cn/rel"' in item.body
     assert "{{ 模板 }}" in item.body  # braces are escaped when the post is written, not here
+
+
+def test_empty_placeholders_and_live_quotes_are_removed():
+    body = (
+        "<p>正文<span id='quote_MU'>(115.39, 2.47%)</span>"
+        "正文正文正文正文正文正文正文正文正文。</p>"
+        "<div class='video-2017' id='videoList0'></div><div class='goods-card'></div>"
+        "<p>　</p><span class='img_descr'></span><a href= target=_blank></a>"
+        "<div id='ad_44086' style='width:300px'></div>"
+    )
+    assert article(page(body)).body == "<p>正文正文正文正文正文正文正文正文正文正文。</p>"
 
 
 def test_disclaimer_between_markers_is_removed():

@@ -5,8 +5,9 @@ Callbacks only orchestrate: feed documents are parsed by :mod:`crawler.feeds`, p
 the index (by id, link or the URL it was requested at) is not requested again.
 
 Stats keys: ``feed/requested``, ``feed/read``, ``feed/failed``, ``feed/not_modified``,
-``page/received``, ``entry/seen``, ``entry/known``, ``entry/duplicate``, ``entry/deferred`` (a
-failed URL waiting for its next try), ``entry/offsite``, ``article/failed``,
+``feed/empty``, ``feed/stale``, ``response/received`` (any HTTP answer, error statuses
+included), ``entry/seen``, ``entry/known``, ``entry/duplicate``, ``entry/deferred`` (a failed
+URL waiting for its next try), ``entry/offsite``, ``article/failed``,
 ``article/dropped/<reason>``.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +26,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import (
     CannotResolveHostError,
     DontCloseSpider,
+    DownloadCancelledError,
     DownloadConnectionRefusedError,
     DownloadFailedError,
     DownloadTimeoutError,
@@ -46,9 +49,9 @@ from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 from archive.index import Index
 from archive.paths import article_id
 from crawler.feeds import parse_feed, select_feeds
-from crawler.items import FeedConfig, FeedEntry, PageFailure
+from crawler.items import FeedConfig, FeedEntry, FeedPolled, PageFailure
 from crawler.pages import ArticlePage, NotAnArticle
-from crawler.urls import is_sina_host
+from crawler.urls import is_sina_host, normalize_url
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +62,12 @@ def failure_reason(failure: Failure) -> str:
     if isinstance(exc, HttpError):
         return f"http_{exc.response.status}"
     if isinstance(exc, IgnoreRequest):
-        return "robots_txt" if "robots" in str(exc).lower() else "ignored"
+        message = str(exc).lower()
+        if "robots" in message:
+            return "robots_txt"
+        return "redirect_loop" if "redirect" in message else "ignored"
+    if isinstance(exc, DownloadCancelledError):
+        return "too_large"  # DOWNLOAD_MAXSIZE is the only reason downloads are cancelled here
     if isinstance(exc, TimeoutError | TCPTimedOutError | DownloadTimeoutError):
         return "timeout"
     if isinstance(exc, DNSLookupError | CannotResolveHostError):
@@ -76,6 +84,25 @@ def failure_reason(failure: Failure) -> str:
     ):
         return "connection_lost"
     return type(exc).__name__.lower()
+
+
+#: Content types an article page may have (a missing header is let through to the decoder).
+HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
+
+
+def check_page_response(requested: str, final: str, content_type: str) -> None:
+    """Raise NotAnArticle when a response cannot be the article asked for: a body that is not
+    HTML (``not_html``), or a redirect away from the article to another page, e.g. a deleted
+    article sent to the site's home page (``soft_404``)."""
+    media = content_type.split(";")[0].strip().lower()
+    if media and media not in HTML_TYPES:
+        raise NotAnArticle("not_html", f"{requested}: the response is {media}, not HTML")
+    if final != requested and normalize_url(final) != normalize_url(requested):
+        path = urlsplit(final).path
+        if path in ("", "/") or article_id(final) != article_id(requested):
+            raise NotAnArticle(
+                "soft_404", f"{requested}: redirected to {final}, not to the article"
+            )
 
 
 class FeedsSpider(scrapy.Spider):
@@ -110,6 +137,7 @@ class FeedsSpider(scrapy.Spider):
         spider.allowed = tuple(settings.getlist("ARCHIVE_ALLOWED_DOMAINS"))
         spider.allowed_domains = list(spider.allowed)
         spider.default_categories = tuple(settings.getlist("ARCHIVE_DEFAULT_CATEGORIES"))
+        spider.stale_after = settings.getfloat("ARCHIVE_FEED_STALE_AFTER")
         spider.configure(settings)
         with Index.for_root(spider.root) as index:
             spider.known = index.known_keys()
@@ -196,6 +224,7 @@ class FeedsSpider(scrapy.Spider):
     def parse_feed(self, response: Response) -> Iterator[Any]:
         """Parse a feed document and request each entry's article page."""
         feed: FeedConfig = response.meta["feed"]
+        self.crawler.stats.inc_value("response/received")
         if "cached" in response.flags:
             self.crawler.stats.inc_value("feed/not_modified")
         doc = parse_feed(
@@ -215,21 +244,46 @@ class FeedsSpider(scrapy.Spider):
         if categories is None:
             categories = (doc.title,) if doc.title else self.default_categories
         logger.info("feed %s (%s): %d entries", feed.name, response.url, len(doc.entries))
+        newest = self.report_staleness(feed, response.url, doc.entries)
+        yield FeedPolled(response.url, feed.name, len(doc.entries), newest)
         for entry in doc.entries:
             self.add_entry(entry, feed, categories)
+
+    def report_staleness(
+        self, feed: FeedConfig, url: str, entries: list[FeedEntry]
+    ) -> datetime | None:
+        """Warn (and count ``feed/empty`` / ``feed/stale``) when a feed lists nothing, or when
+        its newest entry is older than ARCHIVE_FEED_STALE_AFTER seconds; return the newest
+        entry's time."""
+        times = [t for e in entries for t in (e.updated, e.published) if t is not None]
+        newest = max(times) if times else None
+        stats = self.crawler.stats
+        if not entries:
+            stats.inc_value("feed/empty")
+            logger.warning("feed %s (%s) lists no entries", feed.name, url)
+        elif newest is not None and self.stale_after > 0:
+            age = (datetime.now(UTC) - newest).total_seconds()
+            if age > self.stale_after:
+                stats.inc_value("feed/stale")
+                logger.warning(
+                    "feed %s (%s) is stale: its newest entry is %.1f days old (%s)",
+                    feed.name,
+                    url,
+                    age / 86400,
+                    newest.isoformat(),
+                )
+        return newest
 
     def parse_article(self, response: Response) -> Iterator[Any]:
         """Extract the article of a page, or report why there is none."""
         entry: FeedEntry | None = response.meta.get("entry")
         feed: FeedConfig | None = response.meta.get("feed")
         feed_name = feed.name if feed else ""
-        self.crawler.stats.inc_value("page/received")
+        self.crawler.stats.inc_value("response/received")
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
         try:
-            page = ArticlePage(
-                response.url,
-                response.body,
-                response.headers.get("Content-Type", b"").decode("latin-1"),
-            )
+            check_page_response(self._requested_url(response), response.url, content_type)
+            page = ArticlePage(response.url, response.body, content_type)
             yield page.to_article(
                 entry,
                 feed=feed_name,
@@ -239,7 +293,7 @@ class FeedsSpider(scrapy.Spider):
         except NotAnArticle as exc:
             self.crawler.stats.inc_value("article/failed")
             self.crawler.stats.inc_value(f"article/dropped/{exc.reason}")
-            logger.warning("no article at %s: %s", response.url, exc.detail)
+            logger.warning("no article: %s", exc.detail)
             yield PageFailure(self._requested_url(response), feed_name, exc.reason, exc.detail)
 
     def feed_failed(self, failure: Failure) -> Iterator[PageFailure]:
@@ -247,19 +301,38 @@ class FeedsSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         feed: FeedConfig = request.meta["feed"]
         reason = failure_reason(failure)
+        self._count_response(failure)
         self.crawler.stats.inc_value("feed/failed")
         logger.warning("feed %s (%s) failed: %s", feed.name, request.url, reason)
-        yield PageFailure(request.url, feed.name, reason, str(failure.value))
+        yield PageFailure(
+            request.url,
+            feed.name,
+            reason,
+            str(failure.value),
+            retry_after=request.meta.get("retry_after", 0.0),
+        )
 
     def article_failed(self, failure: Failure) -> Iterator[PageFailure]:
         """Count and record an article page that could not be fetched."""
         request = failure.request  # type: ignore[attr-defined]
         feed: FeedConfig | None = request.meta.get("feed")
         reason = failure_reason(failure)
+        self._count_response(failure)
         self.crawler.stats.inc_value("article/failed")
         self.crawler.stats.inc_value(f"article/dropped/{reason}")
         logger.warning("article %s failed: %s", request.url, reason)
-        yield PageFailure(request.url, feed.name if feed else "", reason, str(failure.value))
+        yield PageFailure(
+            request.url,
+            feed.name if feed else "",
+            reason,
+            str(failure.value),
+            retry_after=request.meta.get("retry_after", 0.0),
+        )
+
+    def _count_response(self, failure: Failure) -> None:
+        # An HTTP error status is still an answer: the network works (exit code 1, not 3).
+        if isinstance(failure.value, HttpError):
+            self.crawler.stats.inc_value("response/received")
 
     @staticmethod
     def _requested_url(response: Response) -> str:

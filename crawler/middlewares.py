@@ -1,0 +1,98 @@
+"""BackoffRetryMiddleware: Scrapy's RetryMiddleware, waiting before each retry.
+
+Scrapy retries a failed request at once. A site that answers 429 or 503 is asking for time,
+often in a ``Retry-After`` header (RFC 9110 section 10.2.3: seconds or an HTTP date), so this
+middleware waits ``Retry-After`` when given, else ``ARCHIVE_RETRY_BACKOFF_BASE * 2 ** n``
+seconds before the n-th retry (capped at ``ARCHIVE_RETRY_BACKOFF_MAX``). A ``Retry-After``
+longer than ``ARCHIVE_RETRY_AFTER_MAX`` is not waited for within the run: the response goes to
+the spider as a failure, and the URL's next try in a later run honours it.
+
+Stats: ``retry/backoff_seconds`` (total waited), ``retry/retry_after_too_long``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from datetime import UTC, datetime
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.response import response_status_message
+from twisted.internet import reactor, task
+
+
+def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
+    """Parse a ``Retry-After`` header: delay-seconds or an HTTP date. Return seconds from
+    ``now`` (never negative), or None when absent or unreadable."""
+    if not value:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Retry with a wait (see the module docstring). Replaces Scrapy's RetryMiddleware in the
+    settings (same priority, same RETRY_* settings)."""
+
+    def __init__(self, settings) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(settings)
+        self.base = settings.getfloat("ARCHIVE_RETRY_BACKOFF_BASE", 1.0)
+        self.cap = settings.getfloat("ARCHIVE_RETRY_BACKOFF_MAX", 30.0)
+        self.retry_after_max = settings.getfloat("ARCHIVE_RETRY_AFTER_MAX", 60.0)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:
+        middleware = cls(crawler.settings)
+        middleware.crawler = crawler
+        return middleware
+
+    def backoff(self, request: Request) -> float:
+        """Seconds to wait before retrying ``request`` when the server named no time."""
+        return min(self.cap, self.base * 2 ** request.meta.get("retry_times", 0))
+
+    async def _wait(self, seconds: float) -> None:
+        if seconds > 0:
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value("retry/backoff_seconds", seconds)
+            await maybe_deferred_to_future(task.deferLater(reactor, seconds))
+
+    async def process_response(  # type: ignore[override]
+        self, request: Request, response: Response, spider: object = None
+    ) -> Request | Response:
+        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+            return response
+        delay = retry_after_seconds(response.headers.get("Retry-After"))
+        if delay is not None and delay > self.retry_after_max:
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value("retry/retry_after_too_long")
+            request.meta["retry_after"] = delay
+            return response
+        retry = self._retry(request, response_status_message(response.status))
+        if retry is None:
+            if delay is not None:
+                request.meta["retry_after"] = delay
+            return response
+        await self._wait(self.backoff(request) if delay is None else delay)
+        return retry
+
+    async def process_exception(  # type: ignore[override]
+        self, request: Request, exception: Exception, spider: object = None
+    ) -> Request | Response | None:
+        if not isinstance(exception, self.exceptions_to_retry) or request.meta.get("dont_retry"):
+            return None
+        retry = self._retry(request, exception)
+        if retry is not None:
+            await self._wait(self.backoff(request))
+        return retry
