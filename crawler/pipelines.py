@@ -35,6 +35,7 @@ TRANSIENT_REASONS = frozenset(
         "dns",
         "connection_refused",
         "connection_lost",
+        "truncated",
         "http_429",
         "http_408",
         "write_error",

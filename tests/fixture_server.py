@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import socket
+import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,13 +40,21 @@ ROBOTS = b"User-agent: *\nAllow: /\n"
 
 @dataclass
 class Route:
-    """What the server answers for one URL: a file, or a handler for fault routes."""
+    """What the server answers for one URL: a file or bytes with a status and headers, or a
+    ``fault`` that misbehaves on purpose: ``reset`` (reset the connection before answering),
+    ``drop`` (reset it in the middle of a chunked body),
+    ``truncate`` (send less than Content-Length), ``stall`` (answer after ``delay`` seconds,
+    or when the server stops) or ``fail_first`` (answer ``status`` for the first ``times``
+    requests, then 200)."""
 
     path: Path | None = None
     content_type: str = "text/html"
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None
+    fault: str = ""
+    delay: float = 0.0
+    times: int = 0
 
     def content(self) -> bytes:
         if self.body is not None:
@@ -91,7 +102,11 @@ class FixtureServer(ThreadingHTTPServer):
         super().__init__(address, FixtureHandler)
         self.routes = routes
         self.requests: list[tuple[str, str, int]] = []
+        self.times: list[float] = []
         self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.stopping = threading.Event()
+        self.hits: dict[tuple[str, str], int] = {}
 
     @property
     def origin(self) -> str:
@@ -99,8 +114,19 @@ class FixtureServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
     def log(self, host: str, path: str, status: int) -> None:
-        with self.lock:
+        with self.changed:
             self.requests.append((host, path, status))
+            self.times.append(time.monotonic())
+            self.changed.notify_all()
+
+    def wait_for_requests(self, count: int, timeout: float = 60.0) -> bool:
+        """Block until ``count`` requests were logged (True) or ``timeout`` seconds passed."""
+        with self.changed:
+            return self.changed.wait_for(lambda: len(self.requests) >= count, timeout)
+
+    def shutdown(self) -> None:
+        self.stopping.set()
+        super().shutdown()
 
     def requested(self, predicate: Callable[[str, str], bool]) -> list[tuple[str, str, int]]:
         """Return the logged requests for which ``predicate(host, path)`` holds."""
@@ -117,9 +143,11 @@ class FixtureHandler(BaseHTTPRequestHandler):
 
     def _route(self, host: str, target: str) -> Route | None:
         url = urlsplit(target)
-        if url.path == "/robots.txt":
-            return Route(body=ROBOTS, content_type="text/plain")
         routes = self.server.routes
+        if (host, target) in routes:
+            return routes[(host, target)]
+        if url.path == "/robots.txt":
+            return routes.get(("*", "/robots.txt"), Route(body=ROBOTS, content_type="text/plain"))
         if url.path == "/api/roll/get":
             lid = parse_qs(url.query).get("lid", [""])[0]
             return routes.get((host, f"/api/roll/get?lid={lid}"))
@@ -139,17 +167,68 @@ class FixtureHandler(BaseHTTPRequestHandler):
             self._send(404, b"not found", "text/plain", {})
             self.server.log(host, target, 404)
             return
+        if route.fault and self._misbehave(host, target, route):
+            return
         body = route.content()
         etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
         if route.status == 200 and self.headers.get("If-None-Match") == etag:
             self._send(304, b"", route.content_type, {"ETag": etag})
             self.server.log(host, target, 304)
             return
-        headers = {"ETag": etag, **route.headers}
-        self._send(route.status, body, route.content_type, headers)
+        status = 200 if route.fault == "fail_first" else route.status
+        headers = {"ETag": etag, **route.headers} if status == 200 else dict(route.headers)
+        if route.fault == "fail_first":
+            headers.pop("Retry-After", None)
+        self._send(status, body, route.content_type, headers)
+        self.server.log(host, target, status)
+
+    def _misbehave(self, host: str, target: str, route: Route) -> bool:
+        """Serve a fault route; return False when the route answers normally this time."""
+        body = route.content()
+        if route.fault == "fail_first":
+            with self.server.lock:
+                key = (host, target)
+                self.server.hits[key] = self.server.hits.get(key, 0) + 1
+                if self.server.hits[key] > route.times:
+                    return False
+            self._send(route.status, b"try again", "text/plain", route.headers)
+            self.server.log(host, target, route.status)
+            return True
         self.server.log(host, target, route.status)
+        if route.fault == "reset":  # no answer at all: the connection is reset
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+            return True
+        if route.fault == "stall":
+            self.server.stopping.wait(route.delay)
+            self._send(route.status, body, route.content_type, route.headers)
+            return True
+        self.send_response(route.status)
+        self.send_header("Content-Type", route.content_type)
+        half = body[: len(body) // 2]
+        if route.fault == "drop":  # a chunked body, cut by a reset, as a crashed server does
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(half), half))
+        else:  # fewer bytes than Content-Length, then a clean close
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(half)
+        self.wfile.flush()
+        if route.fault == "drop":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        self.close_connection = True
+        return True
 
     def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str]) -> None:
+        try:
+            self._write(status, body, content_type, headers)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (a timeout test)
+
+    def _write(self, status: int, body: bytes, content_type: str, headers: dict[str, str]) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         for name, value in headers.items():

@@ -74,13 +74,10 @@ def failure_reason(failure: Failure) -> str:
         return "dns"
     if isinstance(exc, ConnectionRefusedError | DownloadConnectionRefusedError):
         return "connection_refused"
+    if isinstance(exc, ResponseDataLossError):
+        return "truncated"  # fewer bytes than Content-Length said
     if isinstance(
-        exc,
-        ConnectionLost
-        | ResponseFailed
-        | ResponseNeverReceived
-        | DownloadFailedError
-        | ResponseDataLossError,
+        exc, ConnectionLost | ResponseFailed | ResponseNeverReceived | DownloadFailedError
     ):
         return "connection_lost"
     return type(exc).__name__.lower()
@@ -320,9 +317,10 @@ class FeedsSpider(scrapy.Spider):
         self._count_response(failure)
         self.crawler.stats.inc_value("article/failed")
         self.crawler.stats.inc_value(f"article/dropped/{reason}")
-        logger.warning("article %s failed: %s", request.url, reason)
+        requested = (request.meta.get("redirect_urls") or [request.url])[0]
+        logger.warning("article %s failed: %s", requested, reason)
         yield PageFailure(
-            request.url,
+            requested,
             feed.name if feed else "",
             reason,
             str(failure.value),
