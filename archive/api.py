@@ -29,6 +29,7 @@ from archive.index import Index, iso_utc
 from archive.paths import BEIJING, resolve_inside
 from archive.post import Post
 from archive.reader import read_post
+from archive.versions import Version, list_versions
 
 logger = logging.getLogger(__name__)
 
@@ -136,16 +137,38 @@ class Archive:
             logger.warning("skipping %s: %s", row["path"], exc)
             return None
 
-    def get(self, key: str) -> Post:
-        """Return the post whose id or link is ``key``; raise PostNotFound otherwise."""
+    def get(self, key: str, *, version: int | None = None) -> Post:
+        """Return the post whose id or link is ``key``; raise PostNotFound otherwise.
+
+        ``version`` picks an earlier version (1 = the oldest, as :meth:`versions` lists them)
+        instead of the current post; PostNotFound when there is no such version.
+        """
         found = list(
             self.index.db.execute(
-                "select path from articles where id = ? or link = ? limit 1", [key, key]
+                "select id, path from articles where id = ? or link = ? limit 1", [key, key]
             )
         )
         if not found:
             raise PostNotFound(f"no post with id or link {key!r} in {self.root}")
-        return read_post(resolve_inside(self.root, found[0][0]))
+        post_id, path = found[0]
+        if version is None:
+            return read_post(resolve_inside(self.root, path))
+        versions = list_versions(self.root, post_id)
+        if not 1 <= version <= len(versions):
+            raise PostNotFound(
+                f"post {post_id} has {len(versions)} earlier versions, not a version {version}"
+            )
+        return read_post(resolve_inside(self.root, versions[version - 1].relpath))
+
+    def versions(self, key: str) -> list[Version]:
+        """Return the earlier versions of the post with id or link ``key``, oldest first
+        (numbered from 1 for :meth:`get`); PostNotFound when there is no such post."""
+        found = self.index.db.execute(
+            "select id from articles where id = ? or link = ? limit 1", [key, key]
+        ).fetchone()
+        if found is None:
+            raise PostNotFound(f"no post with id or link {key!r} in {self.root}")
+        return list_versions(self.root, found[0])
 
     # -- search and stats -----------------------------------------------------------------------
 

@@ -249,9 +249,15 @@ def list_(
 @cli.command()
 @click.argument("key", metavar="ID|URL")
 @click.option("--html", "show_html", is_flag=True, help="Print the body's HTML, not its text.")
+@click.option(
+    "--version",
+    "version",
+    type=click.IntRange(min=1),
+    help="Show earlier version N (see `versions`) instead of the current post.",
+)
 @output_options
 @root_option
-def show(root: Path, key: str, show_html: bool, fmt: str | None) -> None:
+def show(root: Path, key: str, show_html: bool, version: int | None, fmt: str | None) -> None:
     """Show one post: its front matter, then its text.
 
     \b
@@ -261,7 +267,7 @@ def show(root: Path, key: str, show_html: bool, fmt: str | None) -> None:
     """
     with open_archive(root) as archive:
         try:
-            post = archive.get(key)
+            post = archive.get(key, version=version)
         except PostNotFound as exc:
             raise click.ClickException(str(exc)) from exc
     if fmt:
@@ -273,6 +279,36 @@ def show(root: Path, key: str, show_html: bool, fmt: str | None) -> None:
         click.echo(f"{name}: {value}")
     click.echo("")
     click.echo(post.body if show_html else post.text)
+
+
+@cli.command()
+@click.argument("key", metavar="ID|URL")
+@output_options
+@root_option
+def versions(root: Path, key: str, fmt: str | None) -> None:
+    """List the earlier versions of a post (kept when the article changed), oldest first.
+
+    \b
+    Examples:
+      sina-archive versions initmeav9622448
+      sina-archive show initmeav9622448 --version 1
+    """
+    with open_archive(root) as archive:
+        try:
+            found = archive.versions(key)
+        except PostNotFound as exc:
+            raise click.ClickException(str(exc)) from exc
+    rows = [
+        {
+            "version": number,
+            "replaced": iso_utc(v.replaced),
+            "path": v.relpath,
+            "sha256": v.sha256,
+            "bytes": v.size,
+        }
+        for number, v in enumerate(found, 1)
+    ]
+    emit(rows, ("version", "replaced", "path", "bytes"), fmt)
 
 
 @cli.command()

@@ -247,6 +247,22 @@ class Index:
             self._fts_insert(rowid, row["title"], text)
             self.db["failures"].delete_where("url = ?", [row["link"]])
 
+    def touch(self, post_id: str, now: str | None = None) -> None:
+        """Set ``last_fetched`` of ``post_id`` (ISO 8601 UTC; default now): fetched again,
+        found unchanged."""
+        with self.db.conn:
+            self.db.execute(
+                "update articles set last_fetched = ? where id = ?", [now or utc_now(), post_id]
+            )
+
+    def fetch_times(self) -> dict[str, str]:
+        """Return ``{id: last_fetched}`` of every article."""
+        return dict(self.db.execute("select id, last_fetched from articles").fetchall())
+
+    def url_ids(self) -> dict[str, str]:
+        """Return ``{url: id}`` of every URL an article was requested at."""
+        return dict(self.db.execute("select url, id from entry_urls").fetchall())
+
     def delete_article(self, post_id: str, *, previous: tuple[str, str] | None = None) -> None:
         """Remove the row of ``post_id``, its full-text entry (given ``previous``, else the FTS
         index is flagged dirty) and the URLs that led to it, so a crawl may fetch it again."""

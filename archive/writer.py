@@ -87,3 +87,18 @@ def write_post(root: Path, post: Post) -> WriteResult:
         raise ArchiveError(f"cannot read {path}: {exc.strerror or exc}") from exc
     write_atomic(path, data)
     return WriteResult(relpath, digest, changed=True)
+
+
+def sweep_temp_files(root: Path) -> int:
+    """Remove the temp files an interrupted write left under ``posts/`` and ``versions/``
+    (call it only while holding the archive's lock); return how many were removed."""
+    removed = 0
+    for folder in ("posts", "versions"):
+        base = Path(root) / folder
+        if not base.is_dir():
+            continue
+        for path in base.rglob(TEMP_PREFIX + "*"):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += 1
+    return removed

@@ -21,6 +21,7 @@ from crawler.run import (
     EXIT_LOCKED,
     EXIT_NOTHING_FETCHED,
     EXIT_USAGE,
+    EXIT_WRITE_FAILED,
     CrawlSummary,
     coerce_setting,
     run_spider,
@@ -93,17 +94,23 @@ def _run(spider: str, root: Path, settings: dict[str, Any], opts: dict[str, Any]
         click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_LOCKED)
     except ArchiveError as exc:
-        raise click.ClickException(str(exc)) from exc
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_WRITE_FAILED)
     try:
         stats = run_spider(spider, settings, verbose=opts["verbose"])
-    except (ArchiveError, FeedConfigError) as exc:
+    except FeedConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    except ArchiveError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_WRITE_FAILED)
     finally:
         lock.release()
     summary = CrawlSummary.from_stats(stats)
     code = summary.exit_code()
     if not opts["quiet"] or code != 0:
         click.echo(summary.line())
+    if code == EXIT_WRITE_FAILED:
+        click.echo(f"Error: cannot write the archive: {summary.write_error}", err=True)
     if code == EXIT_NOTHING_FETCHED:
         click.echo(
             "Error: nothing could be fetched: no feed or page answered (network down, proxy?)",
@@ -126,13 +133,22 @@ def _run(spider: str, root: Path, settings: dict[str, Any], opts: dict[str, Any]
     metavar="NAME|URL",
     help="Crawl only this feed of the feeds file, or this feed URL (repeatable).",
 )
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Fetch every listed article again, archived or not; a changed article gets a new "
+    "version (the old one is kept).",
+)
 @_settings_options
-def crawl(feeds_file: Path | None, feed_names: tuple[str, ...], root: Path, **opts: Any) -> None:
+def crawl(
+    feeds_file: Path | None, feed_names: tuple[str, ...], refresh: bool, root: Path, **opts: Any
+) -> None:
     """Poll the feeds and archive every new article (the cron job).
 
     Ends with one line: feeds polled, entries seen, new, unchanged, duplicate, failed,
     deferred. Exit codes: 0 nothing failed in this run, 1 some feeds or entries failed, 2 usage
-    error, 3 nothing could be fetched, 75 another crawl holds the lock.
+    error, 3 nothing could be fetched, 74 the archive could not be written (disk full,
+    read-only), 75 another crawl holds the lock.
 
     \b
     Examples:
@@ -146,7 +162,7 @@ def crawl(feeds_file: Path | None, feed_names: tuple[str, ...], root: Path, **op
     except FeedConfigError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    settings: dict[str, Any] = {"ARCHIVE_FEEDS": list(feed_names)}
+    settings: dict[str, Any] = {"ARCHIVE_FEEDS": list(feed_names), "ARCHIVE_REFRESH": refresh}
     if feeds_file:
         settings["ARCHIVE_FEEDS_FILE"] = str(feeds_file)
     _run("feeds", root, settings, opts)

@@ -1,13 +1,16 @@
 """Item pipelines: article → post (PostPipeline), post → file + index row (StoragePipeline).
 
 Stats keys (``area/event``): ``article/new``, ``article/unchanged``, ``article/updated``,
-``article/failed``, ``article/dropped/<reason>``, ``feed/failed``.
+``article/failed``, ``article/dropped/<reason>``, ``archive/write_failed`` (the message of a
+write that failed: the crawl stops).
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +18,15 @@ from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.defer import deferred_from_coro
 
 from archive.errors import ArchiveError, UnsafePathError
 from archive.index import Index, article_row, iso_utc, utc_now
 from archive.lock import CrawlLock
 from archive.paths import check_id, resolve_inside
 from archive.post import Post
-from archive.reader import read_post
-from archive.writer import write_post
+from archive.versions import save_version
+from archive.writer import sweep_temp_files, write_post
 from crawler.items import ArticleItem, FeedPolled, PageFailure
 from crawler.run import CrawlSummary
 
@@ -144,6 +148,9 @@ class StoragePipeline:
         self.spider_name = getattr(getattr(crawler, "spider", None), "name", "") or ""
         if self.lock:
             self.lock.acquire()
+        removed = sweep_temp_files(self.root)  # left by a crawl that was killed mid-write
+        if removed:
+            logger.warning("removed %d temp files of an interrupted write", removed)
         self.index = Index.for_root(self.root)
 
     def close_spider(self, spider: Spider | None = None) -> None:
@@ -171,72 +178,97 @@ class StoragePipeline:
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         assert self.index is not None
-        if isinstance(item, FeedPolled):
-            newest = iso_utc(item.newest) if item.newest else ""
-            self.index.record_feed(item.feed, item.url, entries=item.entries, newest=newest)
-            return item
-        if isinstance(item, PageFailure):
-            transient = item.reason in TRANSIENT_REASONS or item.reason.startswith("http_5")
-            self.index.record_failure(
-                item.url,
-                feed=item.feed,
-                reason=item.reason,
-                detail=item.detail,
-                backoff=max(
-                    self.transient_backoff if transient else self.backoff, item.retry_after
-                ),
-            )
-            return item
-        if not isinstance(item, PostItem):
-            return item
-        post = item.post
-        if post.id in self.stored:
-            self.stats.inc_value("article/unchanged")
-            self.index.remember_url(item.url, post.id)
-            return item
         try:
-            old = self.index.get_article(post.id)
-            previous = self._read_previous(old)
-            if old and old.get("feed"):
-                post.feed = old["feed"]  # the feed that first listed the article keeps it
-            result = write_post(self.root, post)
-            row = article_row(post, relpath=result.relpath, sha256=result.sha256)
-            self.index.upsert_article(row, text=post.text, previous=previous, now=utc_now())
-            self.index.remember_url(item.url, post.id)
-            if old and old["path"] != result.relpath:
-                self._remove_stale(old["path"])
-        except ArchiveError as exc:
+            if isinstance(item, FeedPolled):
+                newest = iso_utc(item.newest) if item.newest else ""
+                self.index.record_feed(item.feed, item.url, entries=item.entries, newest=newest)
+            elif isinstance(item, PageFailure):
+                self._record_failure(item)
+            elif isinstance(item, PostItem):
+                self._store(item)
+        except UnsafePathError as exc:
             self.stats.inc_value("article/failed")
-            self.stats.inc_value("article/dropped/write_error")
-            self.index.record_failure(
-                item.url,
-                feed=item.feed,
-                reason="write_error",
-                detail=str(exc),
-                backoff=self.transient_backoff,
-            )
+            self.stats.inc_value("article/dropped/unsafe_path")
             raise DropItem(str(exc)) from exc
-        self.stored.add(post.id)
-        if old is None:
-            self.stats.inc_value("article/new")
-            logger.info("new post %s from %s", result.relpath, item.url)
-        elif result.changed:
-            self.stats.inc_value("article/updated")
-            logger.info("updated post %s from %s", result.relpath, item.url)
-        else:
-            self.stats.inc_value("article/unchanged")
+        except (ArchiveError, sqlite3.Error) as exc:
+            self._stop_run(exc)
+            raise DropItem(f"cannot write the archive: {exc}") from exc
         return item
 
-    def _read_previous(self, old: dict[str, Any] | None) -> tuple[str, str] | None:
-        """The (title, text) of the stored version of a post, to replace its FTS entry."""
+    def _record_failure(self, item: PageFailure) -> None:
+        assert self.index is not None
+        transient = item.reason in TRANSIENT_REASONS or item.reason.startswith("http_5")
+        self.index.record_failure(
+            item.url,
+            feed=item.feed,
+            reason=item.reason,
+            detail=item.detail,
+            backoff=max(self.transient_backoff if transient else self.backoff, item.retry_after),
+        )
+
+    def _store(self, item: PostItem) -> None:
+        """Write a post (new, changed or the same) and its index row; keep the replaced
+        version of a changed post under versions/."""
+        assert self.index is not None
+        post = item.post
+        if post.id in self.stored:
+            self.stats.inc_value("entry/duplicate")
+            self.index.remember_url(item.url, post.id)
+            return
+        self.stored.add(post.id)
+        now = utc_now()
+        old = self.index.get_article(post.id)
+        stored, data = self._read_stored(old)
+        previous = (stored.title, stored.text) if stored else None
+        if old is not None and old.get("feed"):
+            post.feed = old["feed"]  # the feed that first listed the article keeps it
+        reported = post.updated  # when the feed says the article changed, if it says
+        if stored is not None:
+            post.updated = stored.updated
+            if post.to_text().encode("utf-8") == data:
+                self.index.touch(post.id, now)
+                self.index.remember_url(item.url, post.id)
+                self.stats.inc_value("article/unchanged")
+                return
+            post.updated = reported or datetime.fromisoformat(now)
+            version = save_version(self.root, post.id, data or b"", datetime.fromisoformat(now))
+            logger.info("kept the replaced version of %s as %s", post.id, version)
+        result = write_post(self.root, post)
+        row = article_row(post, relpath=result.relpath, sha256=result.sha256)
+        self.index.upsert_article(row, text=post.text, previous=previous, now=now)
+        self.index.remember_url(item.url, post.id)
+        if old is not None and old["path"] != result.relpath:
+            self._remove_stale(old["path"])
+        if stored is None and old is None:
+            self.stats.inc_value("article/new")
+            logger.info("new post %s from %s", result.relpath, item.url)
+        else:
+            self.stats.inc_value("article/updated")
+            logger.info("updated post %s from %s", result.relpath, item.url)
+
+    def _stop_run(self, exc: Exception) -> None:
+        """A write failed (disk full, read-only, I/O error): stop the crawl, once, so that
+        nothing more is fetched for nothing; the CLI exits 74."""
+        if self.stats.get_value("archive/write_failed"):
+            return
+        self.stats.set_value("archive/write_failed", str(exc))
+        logger.error("cannot write the archive at %s: %s; stopping the crawl", self.root, exc)
+        crawler = getattr(self, "crawler", None)
+        if crawler is not None and crawler.engine is not None:
+            deferred_from_coro(crawler.engine.close_spider_async(reason="archive_write_failed"))
+
+    def _read_stored(self, old: dict[str, Any] | None) -> tuple[Post | None, bytes | None]:
+        """The stored post of an index row and its bytes, or (None, None) when there is none
+        or it cannot be read (then it is simply replaced)."""
         if old is None:
-            return None
+            return None, None
         try:
-            previous = read_post(resolve_inside(self.root, old["path"]))
-        except (ArchiveError, OSError) as exc:
+            path = resolve_inside(self.root, old["path"])
+            data = path.read_bytes()
+            return Post.from_text(data.decode("utf-8"), source=str(path)), data
+        except (ArchiveError, OSError, UnicodeDecodeError) as exc:
             logger.warning("cannot read the stored post %s: %s", old["path"], exc)
-            return None
-        return previous.title, previous.text
+            return None, None
 
     def _remove_stale(self, relpath: str) -> None:
         # The article moved (its date changed): the old file would be a second copy.

@@ -12,6 +12,7 @@ EXIT_OK = 0  # every feed and entry was read, every new article archived
 EXIT_SOME_FAILED = 1  # some feeds or entries failed (see the failures table); the rest is archived
 EXIT_USAGE = 2  # bad command line or feeds file
 EXIT_NOTHING_FETCHED = 3  # nothing could be fetched at all (network down, every feed failed)
+EXIT_WRITE_FAILED = 74  # the archive could not be written (disk full, read-only): EX_IOERR
 EXIT_LOCKED = 75  # another crawl holds the archive's lock (EX_TEMPFAIL: cron retries later)
 
 
@@ -31,6 +32,7 @@ class CrawlSummary:
     deferred: int = 0
     duplicate: int = 0
     responses: int = 0
+    write_error: str = ""
 
     @classmethod
     def from_stats(cls, stats: dict[str, Any]) -> CrawlSummary:
@@ -44,6 +46,7 @@ class CrawlSummary:
             failed=stats.get("feed/failed", 0) + stats.get("article/failed", 0),
             deferred=stats.get("entry/deferred", 0) + stats.get("entry/offsite", 0),
             responses=stats.get("response/received", 0),
+            write_error=stats.get("archive/write_failed", ""),
         )
 
     def line(self) -> str:
@@ -56,7 +59,9 @@ class CrawlSummary:
 
     def exit_code(self) -> int:
         """0 nothing failed in this run, 1 some feeds or entries failed, 3 nothing could be
-        fetched (not one HTTP response)."""
+        fetched (not one HTTP response), 74 the archive could not be written."""
+        if self.write_error:
+            return EXIT_WRITE_FAILED
         if self.failed and not self.responses:
             return EXIT_NOTHING_FETCHED
         if self.failed:

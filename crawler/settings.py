@@ -19,6 +19,7 @@ ARCHIVE_FETCH_URLS = []  # URLs for the `fetch` spider (article pages or feeds)
 ARCHIVE_DEFAULT_CATEGORIES = ["新浪财经"]  # categories of a page fetched by hand (no feed)
 ARCHIVE_CONNECT_TO = ""  # origin (http://127.0.0.1:8000) to send every request to, Host kept;
 # for a captured copy served on loopback: URLs, the archive and robots.txt stay the real ones
+ARCHIVE_REFRESH = False  # True: fetch every listed article again, archived or not (--refresh)
 ARCHIVE_LOCK_HELD = False  # True when the caller (the CLI) already holds <root>/.lock
 ARCHIVE_RETRY_MAX_ATTEMPTS = 5  # runs that may try a failed article URL before it is given up
 ARCHIVE_RETRY_BACKOFF = 3600  # seconds before a failed URL (404, no article …) is tried again;

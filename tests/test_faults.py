@@ -4,6 +4,7 @@ crawl goes on."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
@@ -27,7 +28,9 @@ FAULTS = {
     "503": Route(status=503, body=b"unavailable", content_type="text/plain"),
     "404": Route(status=404, body=b"gone", content_type="text/plain"),
     "410": Route(status=410, body=b"gone for good", content_type="text/plain"),
-    "503-once": Route(GOOD_PAGE, "text/html; charset=utf-8", status=503, fault="fail_first", times=1),
+    "503-once": Route(
+        GOOD_PAGE, "text/html; charset=utf-8", status=503, fault="fail_first", times=1
+    ),
     "429-soon": Route(
         GOOD_PAGE, "text/html; charset=utf-8", status=429, fault="fail_first", times=1,
         headers={"Retry-After": "1"},
@@ -40,7 +43,9 @@ FAULTS = {
     "loop": Route(status=302, body=b"", headers={"Location": "/fault/loop/doc-ifaultloop.shtml"}),
     "deleted": Route(status=302, body=b"", headers={"Location": f"https://{HOST}/"}),
     "pdf": Route(body=b"%PDF-1.4 ...", content_type="application/pdf"),
-    "huge": Route(body=b"<html><body><div id='artibody'>" + b"x" * 200_000 + b"</div></body></html>"),
+    "huge": Route(
+        body=b"<html><body><div id='artibody'>" + b"x" * 200_000 + b"</div></body></html>"
+    ),
 }  # fmt: skip
 EXPECTED_REASONS = {
     "500": "http_500",
@@ -170,8 +175,8 @@ def test_failed_urls_are_retried_by_later_runs_up_to_a_limit(tmp_path):
     routes = {(HOST, target.split(HOST, 1)[1]): FAULTS["404"]}
     settings = [*FAST, "-s", "ARCHIVE_RETRY_BACKOFF=0", "-s", "ARCHIVE_RETRY_MAX_ATTEMPTS=2"]
     feed = tmp_path / "feed.json"
-    feed.write_text('{"result": {"data": [{"url": "%s", "title": "t", "ctime": "%d"}]}}'
-                    % (target, datetime.now(UTC).timestamp()), "utf-8")  # fmt: skip
+    entry = {"url": target, "title": "t", "ctime": str(int(datetime.now(UTC).timestamp()))}
+    feed.write_text(json.dumps({"result": {"data": [entry]}}), "utf-8")
     routes[("feed.mix.sina.com.cn", "/api/roll/get?lid=1")] = Route(feed, "application/json")
     feed_url = "https://feed.mix.sina.com.cn/api/roll/get?lid=1"
     outcomes = []
@@ -202,6 +207,7 @@ def test_empty_or_stale_feed_is_reported(tmp_path, body, message):
         )
     }  # noqa: E501
     with serving(routes) as server:
-        run = run_cli("crawl", "--feed", "https://feed.mix.sina.com.cn/api/roll/get?lid=9",
-                      "--root", str(tmp_path), "--connect-to", server.origin, "-q", *FAST)  # fmt: skip
+        feed_url = "https://feed.mix.sina.com.cn/api/roll/get?lid=9"
+        args = ["--root", str(tmp_path), "--connect-to", server.origin, "-q", *FAST]
+        run = run_cli("crawl", "--feed", feed_url, *args)
     assert message in run.stderr

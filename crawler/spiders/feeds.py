@@ -7,7 +7,8 @@ the index (by id, link or the URL it was requested at) is not requested again.
 Stats keys: ``feed/requested``, ``feed/read``, ``feed/failed``, ``feed/not_modified``,
 ``feed/empty``, ``feed/stale``, ``response/received`` (any HTTP answer, error statuses
 included), ``entry/seen``, ``entry/known``, ``entry/duplicate``, ``entry/deferred`` (a failed
-URL waiting for its next try), ``entry/offsite``, ``article/failed``,
+URL waiting for its next try), ``entry/offsite``, ``entry/refetched`` (archived, fetched again:
+the feed says it changed, or ``ARCHIVE_REFRESH``), ``article/failed``,
 ``article/dropped/<reason>``.
 """
 
@@ -46,7 +47,7 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
-from archive.index import Index
+from archive.index import Index, iso_utc
 from archive.paths import article_id
 from crawler.feeds import parse_feed, select_feeds
 from crawler.items import FeedConfig, FeedEntry, FeedPolled, PageFailure
@@ -136,8 +137,11 @@ class FeedsSpider(scrapy.Spider):
         spider.default_categories = tuple(settings.getlist("ARCHIVE_DEFAULT_CATEGORIES"))
         spider.stale_after = settings.getfloat("ARCHIVE_FEED_STALE_AFTER")
         spider.configure(settings)
+        spider.refresh = settings.getbool("ARCHIVE_REFRESH")
         with Index.for_root(spider.root) as index:
             spider.known = index.known_keys()
+            spider.fetch_times = index.fetch_times()
+            spider.url_ids = index.url_ids()
             spider.blocked = index.blocked_urls(
                 max_attempts=settings.getint("ARCHIVE_RETRY_MAX_ATTEMPTS")
             )
@@ -176,10 +180,17 @@ class FeedsSpider(scrapy.Spider):
         feed, or not on an allowed domain."""
         stats = self.crawler.stats
         stats.inc_value("entry/seen")
-        key = article_id(entry.url)
+        key = self.url_ids.get(entry.url) or article_id(entry.url)
         if entry.url in self.known or key in self.known:
-            stats.inc_value("entry/known")
-            return
+            fetched = self.fetch_times.get(key) or ""
+            changed = entry.updated is not None and iso_utc(entry.updated) > fetched
+            if not (self.refresh or changed):
+                stats.inc_value("entry/known")
+                return
+            stats.inc_value("entry/refetched")
+            logger.info(
+                "fetching %s again: %s", entry.url, "refresh" if self.refresh else "changed"
+            )
         if entry.url in self.blocked:
             stats.inc_value("entry/deferred")
             return
