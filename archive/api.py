@@ -69,7 +69,7 @@ class Archive:
                 f"no archive at {self.root}: index.db is missing "
                 "(crawl first, or `sina-archive reindex` if only the posts are there)"
             )
-        self.index = Index.for_root(self.root)
+        self.index = Index.for_root(self.root, readonly=True)
 
     def close(self) -> None:
         """Close the index."""

@@ -95,23 +95,33 @@ class Index:
     Raises ArchiveError naming the file when it cannot be opened or is not a SQLite database.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            if not readonly:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            elif not self.path.is_file():
+                raise ArchiveError(f"no index at {self.path}")
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db = sqlite_utils.Database(conn)
+            if readonly:
+                if not self.db["articles"].exists():
+                    raise ArchiveError(f"{self.path} is not an archive index (no articles table)")
+                return
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-            self.db = sqlite_utils.Database(conn)
+            conn.isolation_level = ""  # back to the module's implicit transactions
             self._ensure_schema()
         except (sqlite3.Error, OSError) as exc:
             raise ArchiveError(f"cannot open index {self.path}: {exc}") from exc
 
     @classmethod
-    def for_root(cls, root: Path) -> Index:
-        """Open (creating if needed) the index of the archive at ``root``."""
-        return cls(Path(root) / "index.db")
+    def for_root(cls, root: Path, *, readonly: bool = False) -> Index:
+        """Open the index of the archive at ``root``: creating it if needed, or, with
+        ``readonly``, only if it exists (ArchiveError otherwise); a read-only index never
+        changes the schema."""
+        return cls(Path(root) / "index.db", readonly=readonly)
 
     def __enter__(self) -> Index:
         return self
@@ -124,6 +134,12 @@ class Index:
         self.db.conn.close()
 
     def _ensure_schema(self) -> None:
+        # One transaction, taken at once: two processes opening a new index do not race.
+        with self.db.conn:
+            self.db.conn.execute("begin immediate")
+            self._create_tables()
+
+    def _create_tables(self) -> None:
         articles = self.db["articles"]
         if not articles.exists():
             articles.create(ARTICLE_COLUMNS, pk="id", not_null={"link", "title", "date", "path"})

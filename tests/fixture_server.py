@@ -119,10 +119,23 @@ class FixtureServer(ThreadingHTTPServer):
             self.times.append(time.monotonic())
             self.changed.notify_all()
 
-    def wait_for_requests(self, count: int, timeout: float = 60.0) -> bool:
-        """Block until ``count`` requests were logged (True) or ``timeout`` seconds passed."""
+    def wait_for_requests(
+        self, count: int, timeout: float = 60.0, until: Callable[[], bool] | None = None
+    ) -> bool:
+        """Block until ``count`` requests were logged (True), ``until()`` holds (checked every
+        50 ms; e.g. "the client exited") or ``timeout`` seconds passed (False)."""
+        deadline = time.monotonic() + timeout
         with self.changed:
-            return self.changed.wait_for(lambda: len(self.requests) >= count, timeout)
+            while len(self.requests) < count:
+                left = deadline - time.monotonic()
+                if left <= 0 or (until is not None and until()):
+                    return False
+                self.changed.wait(min(left, 0.05))
+            return True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that was killed or gave up mid-answer is part of the tests, not an error.
+        pass
 
     def shutdown(self) -> None:
         self.stopping.set()

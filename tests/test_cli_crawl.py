@@ -218,12 +218,29 @@ def test_feed_url_on_the_command_line_is_recognised(tmp_path):
 def test_scrapy_crawl_from_the_repo_root(tmp_path):
     with serving() as server:
         result = subprocess.run(
-            [sys.executable, "-m", "scrapy", "crawl", "feeds",
-             "-s", f"ARCHIVE_ROOT={tmp_path}", "-s", f"ARCHIVE_FEEDS_FILE={FEEDS}",
-             "-s", f"ARCHIVE_CONNECT_TO={server.origin}", "-s", "ARCHIVE_FEEDS=sina-finance-china",
-             *FAST, "-s", "LOG_LEVEL=WARNING"],
-            capture_output=True, text=True, cwd=REPO, timeout=240,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "scrapy",
+                "crawl",
+                "feeds",
+                "-s",
+                f"ARCHIVE_ROOT={tmp_path}",
+                "-s",
+                f"ARCHIVE_FEEDS_FILE={FEEDS}",
+                "-s",
+                f"ARCHIVE_CONNECT_TO={server.origin}",
+                "-s",
+                "ARCHIVE_FEEDS=sina-finance-china",
+                *FAST,
+                "-s",
+                "LOG_LEVEL=WARNING",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=240,
+        )
     assert result.returncode == 0, result.stderr[-2000:]
     assert len(list((tmp_path / "posts").rglob("*.md"))) == 26
 
@@ -231,8 +248,9 @@ def test_scrapy_crawl_from_the_repo_root(tmp_path):
 def test_proxy_from_environment_is_used(tmp_path):
     url = "http://ent.sina.com.cn/y/2009-11-09/13482762951.shtml"
     with serving() as server:
-        result = run_cli("fetch", url, "--root", str(tmp_path), *FAST,
-                         env={"http_proxy": server.origin})  # fmt: skip
+        result = run_cli(
+            "fetch", url, "--root", str(tmp_path), *FAST, env={"http_proxy": server.origin}
+        )
         proxied = server.requested(lambda host, path: host == "ent.sina.com.cn")
     assert result.returncode == 0, result.stderr[-2000:]
     assert any(path == "/y/2009-11-09/13482762951.shtml" for _, path, _ in proxied)
@@ -243,8 +261,18 @@ def test_nothing_fetched_exits_3(tmp_path):
     with serving({}) as server:
         origin = server.origin
     # the server is closed now: every connection is refused
-    result = run_cli("crawl", "--root", str(tmp_path), "--feeds", str(FEEDS),
-                     "--connect-to", origin, *FAST, "-s", "RETRY_TIMES=0")  # fmt: skip
+    result = run_cli(
+        "crawl",
+        "--root",
+        str(tmp_path),
+        "--feeds",
+        str(FEEDS),
+        "--connect-to",
+        origin,
+        *FAST,
+        "-s",
+        "RETRY_TIMES=0",
+    )
     assert result.returncode == 3, result.stderr[-2000:]
     assert summary(result)[5] == 3
 

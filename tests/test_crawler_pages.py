@@ -113,8 +113,22 @@ def test_dangerous_markup_and_widgets_are_removed():
         "<p>{{ 模板 }}</p>"
     )
     item = article(page(body))
-    for bad in ("onclick", "<script", "<style", "<iframe", "<form", "<input", "noscript",
-                "<!--", "广告", "javascript:", "appendQr", "开户", "行情", "关键词"):  # fmt: skip
+    for bad in (
+        "onclick",
+        "<script",
+        "<style",
+        "<iframe",
+        "<form",
+        "<input",
+        "noscript",
+        "<!--",
+        "广告",
+        "javascript:",
+        "appendQr",
+        "开户",
+        "行情",
+        "关键词",
+    ):
         assert bad not in item.body, bad
     assert 'href="https://finance.sina.com.cn/rel"' in item.body
     assert "{{ 模板 }}" in item.body  # braces are escaped when the post is written, not here

@@ -32,7 +32,11 @@ FAULTS = {
         GOOD_PAGE, "text/html; charset=utf-8", status=503, fault="fail_first", times=1
     ),
     "429-soon": Route(
-        GOOD_PAGE, "text/html; charset=utf-8", status=429, fault="fail_first", times=1,
+        GOOD_PAGE,
+        "text/html; charset=utf-8",
+        status=429,
+        fault="fail_first",
+        times=1,
         headers={"Retry-After": "1"},
     ),
     "429-later": Route(status=429, body=b"slow down", headers={"Retry-After": "7200"}),
@@ -46,7 +50,7 @@ FAULTS = {
     "huge": Route(
         body=b"<html><body><div id='artibody'>" + b"x" * 200_000 + b"</div></body></html>"
     ),
-}  # fmt: skip
+}
 EXPECTED_REASONS = {
     "500": "http_500",
     "502": "http_502",
@@ -65,11 +69,15 @@ EXPECTED_REASONS = {
 }
 SETTINGS = [
     *FAST,
-    "-s", "RETRY_TIMES=2",
-    "-s", "ARCHIVE_RETRY_BACKOFF_BASE=0.05",
-    "-s", "DOWNLOAD_TIMEOUT=2",
-    "-s", "DOWNLOAD_MAXSIZE=60000",
-]  # fmt: skip
+    "-s",
+    "RETRY_TIMES=2",
+    "-s",
+    "ARCHIVE_RETRY_BACKOFF_BASE=0.05",
+    "-s",
+    "DOWNLOAD_TIMEOUT=2",
+    "-s",
+    "DOWNLOAD_MAXSIZE=60000",
+]
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +90,15 @@ def faulty(tmp_path_factory):
     routes[(HOST, "/")] = Route(body=HOME, content_type="text/html; charset=utf-8")
     with serving(routes) as server:
         started = datetime.now(UTC)
-        result = run_cli("fetch", *[url(n) for n in FAULTS], "--root", str(root),
-                         "--connect-to", server.origin, *SETTINGS)  # fmt: skip
+        result = run_cli(
+            "fetch",
+            *[url(n) for n in FAULTS],
+            "--root",
+            str(root),
+            "--connect-to",
+            server.origin,
+            *SETTINGS,
+        )
         log = list(zip(server.requests, server.times, strict=True))
     db = sqlite3.connect(root / "index.db")
     db.row_factory = sqlite3.Row
@@ -182,8 +197,16 @@ def test_failed_urls_are_retried_by_later_runs_up_to_a_limit(tmp_path):
     outcomes = []
     with serving(routes) as server:
         for _ in range(3):
-            run = run_cli("crawl", "--feed", feed_url, "--root", str(tmp_path / "root"),
-                          "--connect-to", server.origin, *settings)  # fmt: skip
+            run = run_cli(
+                "crawl",
+                "--feed",
+                feed_url,
+                "--root",
+                str(tmp_path / "root"),
+                "--connect-to",
+                server.origin,
+                *settings,
+            )
             outcomes.append(run.returncode)
         page_hits = server.requested(lambda host, path: path == target.split(HOST, 1)[1])
     assert outcomes == [1, 1, 0]  # tried in runs 1 and 2, then given up (deferred)
@@ -196,10 +219,13 @@ def test_failed_urls_are_retried_by_later_runs_up_to_a_limit(tmp_path):
     "body, message",
     [
         (b'{"result": {"data": []}}', "lists no entries"),
-        (b'{"result": {"data": [{"url": "https://finance.sina.com.cn/a/doc-iold000001.shtml",'
-         b' "title": "old", "ctime": "1300000000"}]}}', "is stale"),
+        (
+            b'{"result": {"data": [{"url": "https://finance.sina.com.cn/a/doc-iold000001.shtml",'
+            b' "title": "old", "ctime": "1300000000"}]}}',
+            "is stale",
+        ),
     ],
-)  # fmt: skip
+)
 def test_empty_or_stale_feed_is_reported(tmp_path, body, message):
     routes = {
         ("feed.mix.sina.com.cn", "/api/roll/get?lid=9"): Route(

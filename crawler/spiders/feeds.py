@@ -339,8 +339,9 @@ class FeedsSpider(scrapy.Spider):
         )
 
     def _count_response(self, failure: Failure) -> None:
-        # An HTTP error status is still an answer: the network works (exit code 1, not 3).
-        if isinstance(failure.value, HttpError):
+        # An HTTP error status, or robots.txt saying no, is still an answer: the network works
+        # (exit code 1, not 3).
+        if isinstance(failure.value, HttpError) or failure_reason(failure) == "robots_txt":
             self.crawler.stats.inc_value("response/received")
 
     @staticmethod
