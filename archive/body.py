@@ -89,6 +89,13 @@ _ALLOWED_TAGS = {
     "small", "span", "strike", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th",
     "thead", "tr", "tt", "u", "ul", "video", "source",
 }  # fmt: skip
+#: Inline CSS kept in ``style`` (layout and type only: no ``background``/``url()``, no
+#: ``behavior``).
+_ALLOWED_STYLES = {
+    "text-align", "text-indent", "font-family", "font-size", "font-weight", "font-style",
+    "color", "text-decoration", "line-height", "margin", "margin-top", "margin-bottom",
+    "padding", "width", "height", "max-width", "border", "vertical-align",
+}  # fmt: skip
 _ALLOWED_ATTRIBUTES = {
     "*": {"class", "id", "style", "align", "title", "width", "height", "color", "size", "face"},
     "a": {"href", "target"},
@@ -198,6 +205,7 @@ def clean_body(container: etree._Element, base: str) -> tuple[str, str]:
         url_schemes={"http", "https", "mailto"},
         link_rel=None,
         strip_comments=True,
+        filter_style_properties=_ALLOWED_STYLES,
     )
     html = html.replace("\r\n", "\n").replace("\r", "\n")
     html = _BLANK_LINES.sub("", _INDENT.sub("\n", html)).strip()

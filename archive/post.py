@@ -45,8 +45,9 @@ _LINE_BREAKS = re.compile("[\r\n\x85\u2028\u2029]+")
 _NEEDS_DOUBLE_QUOTES = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufeff\ufffe\uffff\r\n\x85\u2028\u2029]"
 )
-#: A conservative set of strings that may be written as plain scalars.
-_PLAIN_SAFE = re.compile(r"^[^\s!&*\[\]{}|>'\"%@`#,?:\-<=~][^#'\"\[\]{}]*(?<!\s)$")
+#: A conservative set of strings that may be written as plain scalars: nothing that starts like
+#: a number (YAML 1.2 loaders such as js-yaml 4 read ``0o17`` or ``1e3`` as numbers).
+_PLAIN_SAFE = re.compile(r"^[^\s!&*\[\]{}|>'\"%@`#,?:\-<=~0-9+.][^#'\"\[\]{}]*(?<!\s)$")
 _FRONT_MATTER = re.compile(r"\A(?:[ \t]*\r?\n)*---[ \t]*\r?\n(.*?)^---[ \t]*\r?\n?", re.S | re.M)
 
 #: The order of front-matter keys (FORMAT.md); the keys up to ``editor`` are always present.

@@ -29,10 +29,13 @@ from typing import Any
 import feedparser
 
 from crawler.items import FeedConfig, FeedDocument, FeedEntry
+from crawler.pages import parse_page_time
 from crawler.urls import normalize_url
 
 KINDS = ("rss", "sina_roll")
 DEFAULT_AUTHOR = "新浪财经"
+_ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.I)
+_HAS_ZONE = re.compile(r"(?:\b(?:GMT|UTC|UT|Z|[A-Z]{3})|[+-]\d{2}:?\d{2}|\dZ)\s*$")
 _JSONP = re.compile(r"^\s*(?:try\s*\{\s*)?[\w$.]+\s*\(\s*(.*)\)\s*;?\s*(?:\}\s*catch.*)?$", re.S)
 
 
@@ -154,6 +157,23 @@ def _dedupe(entries: list[FeedEntry]) -> list[FeedEntry]:
     return unique
 
 
+def entry_time(raw: Any, parsed: Any) -> datetime | None:
+    """An entry's time from the feed's text ``raw`` and feedparser's ``parsed`` struct (UTC).
+
+    Sina's feeds are read the way Sina writes them: epoch seconds (``1638256551``), and times
+    without a zone (``2021-11-30 15:15:51``, ``2021年11月30日 15:15``) in Beijing time, which
+    feedparser would take as UTC or not read at all.
+    """
+    text = str(raw or "").strip()
+    if text.isdigit():
+        return _epoch(text)
+    if text and not _HAS_ZONE.search(text):
+        local = parse_page_time(text)
+        if local is not None:
+            return local
+    return _struct_to_datetime(parsed)
+
+
 def _struct_to_datetime(value: Any) -> datetime | None:
     if not value:
         return None
@@ -166,6 +186,12 @@ def _struct_to_datetime(value: Any) -> datetime | None:
 def parse_rss(body: bytes, url: str, *, feed: str, content_type: str = "") -> FeedDocument:
     """Parse RSS or Atom bytes with feedparser. Entries without a usable http(s) link are
     skipped; entries listed twice (same URL after normalisation) are kept once."""
+    if _ENTITY_DECLARATION.search(body[:65536]):
+        return FeedDocument(
+            kind="rss",
+            error="refused: the document declares XML entities (entity expansion and external "
+            "entities are not read)",
+        )
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -183,8 +209,10 @@ def parse_rss(body: bytes, url: str, *, feed: str, content_type: str = "") -> Fe
                 title=html.unescape(item.get("title") or "").strip(),
                 feed=feed,
                 # dict.get: FeedParserDict maps a missing key to another (feedparser issue 310)
-                published=_struct_to_datetime(dict.get(item, "published_parsed")),
-                updated=_struct_to_datetime(dict.get(item, "updated_parsed")),
+                published=entry_time(
+                    dict.get(item, "published"), dict.get(item, "published_parsed")
+                ),
+                updated=entry_time(dict.get(item, "updated"), dict.get(item, "updated_parsed")),
             )
         )
     doc.entries = _dedupe(entries)
