@@ -7,12 +7,14 @@ archive): the same widgets go, the same URL rules apply, the same lead-image rul
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import urljoin
 
 import lxml.html
 import nh3
 from lxml import etree
+from lxml.cssselect import CSSSelector
 
 #: Widgets removed from the body (FORMAT.md "Body"), plus hidden blocks and ad slots.
 WIDGETS = (
@@ -107,6 +109,12 @@ _ALLOWED_ATTRIBUTES = {
 }
 
 
+@functools.lru_cache(maxsize=256)
+def css(selector: str) -> CSSSelector:
+    """A compiled CSS selector (translating CSS to XPath costs more than running it)."""
+    return CSSSelector(selector)
+
+
 def drop(element: etree._Element) -> None:
     """Remove ``element`` (and what it holds) but keep its tail text in the tree."""
     parent = element.getparent()
@@ -170,7 +178,7 @@ def clean_body(container: etree._Element, base: str) -> tuple[str, str]:
     for element in list(container.iter(*REMOVED_TAGS)):
         drop(element)
     for selector in WIDGETS:
-        for element in container.cssselect(selector):
+        for element in css(selector)(container):
             drop(element)
     for xpath in WIDGET_XPATHS:
         for element in container.xpath(xpath):
@@ -212,17 +220,20 @@ def clean_body(container: etree._Element, base: str) -> tuple[str, str]:
     return html, lead
 
 
+#: Elements whose text is blank (full-width spaces and nbsp count as blank) and that hold no
+#: image or video.
+_EMPTY = etree.XPath(
+    ".//*[not(normalize-space(translate(., '\u3000\u00a0', '  ')))]"
+    "[not(self::img or self::video or .//img or .//video)]"
+)
+
+
 def _drop_empty(container: etree._Element) -> None:
-    """Drop, deepest first, the elements of :data:`EMPTY_DROPPED` left with no text, image or
-    video."""
-    for element in reversed(list(container.iterdescendants())):
-        if not isinstance(element.tag, str) or element.tag not in EMPTY_DROPPED:
-            continue
-        if element.xpath(".//img | .//video"):
-            continue
-        if (element.text_content() or "").strip(_BLANK):
-            continue
-        drop(element)
+    """Drop the elements of :data:`EMPTY_DROPPED` left with no text, image or video (inner ones
+    first, so an emptied parent goes too)."""
+    for element in reversed(_EMPTY(container)):
+        if element.tag in EMPTY_DROPPED:
+            drop(element)
 
 
 def take_editor(container: etree._Element, extra: list[etree._Element] | None = None) -> str:
@@ -234,7 +245,7 @@ def take_editor(container: etree._Element, extra: list[etree._Element] | None = 
     """
     candidates = list(extra or [])
     for selector in EDITOR:
-        candidates += container.cssselect(selector)
+        candidates += css(selector)(container)
     candidates += [p for p in container.iter("p") if _text(p).startswith("责任编辑")]
     for element in candidates:
         match = _EDITOR.search(_text(element))

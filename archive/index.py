@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,7 @@ class Index:
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
+        self._batch = False
         try:
             if not readonly:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,6 +124,31 @@ class Index:
         ``readonly``, only if it exists (ArchiveError otherwise); a read-only index never
         changes the schema."""
         return cls(Path(root) / "index.db", readonly=readonly)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Commit what the block does as one transaction (rolled back on an exception); inside
+        :meth:`batch`, the block joins the batch's transaction."""
+        if self._batch:
+            yield
+            return
+        with self.db.conn:
+            yield
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run many writes as one transaction (a rebuild): much faster than one each."""
+        self.db.conn.execute("begin")
+        self._batch = True
+        try:
+            yield
+        except BaseException:
+            self.db.conn.rollback()
+            raise
+        else:
+            self.db.conn.commit()
+        finally:
+            self._batch = False
 
     def __enter__(self) -> Index:
         return self
@@ -215,15 +242,15 @@ class Index:
 
     def remember_url(self, url: str, post_id: str) -> None:
         """Remember that requesting ``url`` gave the article ``post_id``."""
-        with self.db.conn:
+        with self.transaction():
             self.db.execute(
                 "insert or replace into entry_urls (url, id) values (?, ?)", [url, post_id]
             )
-            self.db["failures"].delete_where("url = ?", [url])
+            self.db.execute("delete from failures where url = ?", [url])
 
     def get_article(self, post_id: str) -> dict[str, Any] | None:
         """Return the ``articles`` row with ``post_id`` as a dict, or None."""
-        rows = list(self.db["articles"].rows_where("id = ?", [post_id]))
+        rows = list(self.query("select * from articles where id = ?", [post_id]))
         return rows[0] if rows else None
 
     def upsert_article(
@@ -250,8 +277,14 @@ class Index:
         full = dict(row)
         full["first_seen"] = (old or {}).get("first_seen") or now
         full["last_fetched"] = now
-        with self.db.conn:
-            self.db["articles"].upsert(full, pk="id")
+        with self.transaction():
+            columns = ", ".join(full)
+            updates = ", ".join(f"{c} = excluded.{c}" for c in full if c != "id")
+            self.db.execute(
+                f"insert into articles ({columns}) values ({', '.join('?' * len(full))}) "
+                f"on conflict(id) do update set {updates}",
+                list(full.values()),
+            )
             (rowid,) = self.db.execute(
                 "select rowid from articles where id = ?", [row["id"]]
             ).fetchone()
@@ -261,12 +294,12 @@ class Index:
                 else:
                     self._fts_delete(rowid, *previous)
             self._fts_insert(rowid, row["title"], text)
-            self.db["failures"].delete_where("url = ?", [row["link"]])
+            self.db.execute("delete from failures where url = ?", [row["link"]])
 
     def touch(self, post_id: str, now: str | None = None) -> None:
         """Set ``last_fetched`` of ``post_id`` (ISO 8601 UTC; default now): fetched again,
         found unchanged."""
-        with self.db.conn:
+        with self.transaction():
             self.db.execute(
                 "update articles set last_fetched = ? where id = ?", [now or utc_now(), post_id]
             )
@@ -282,7 +315,7 @@ class Index:
     def delete_article(self, post_id: str, *, previous: tuple[str, str] | None = None) -> None:
         """Remove the row of ``post_id``, its full-text entry (given ``previous``, else the FTS
         index is flagged dirty) and the URLs that led to it, so a crawl may fetch it again."""
-        with self.db.conn:
+        with self.transaction():
             found = self.db.execute("select rowid from articles where id = ?", [post_id]).fetchone()
             if found is None:
                 return
@@ -290,8 +323,8 @@ class Index:
                 self.set_meta("fts_dirty", "1")
             else:
                 self._fts_delete(found[0], *previous)
-            self.db["articles"].delete_where("id = ?", [post_id])
-            self.db["entry_urls"].delete_where("id = ?", [post_id])
+            self.db.execute("delete from articles where id = ?", [post_id])
+            self.db.execute("delete from entry_urls where id = ?", [post_id])
 
     def _fts_insert(self, rowid: int, title: str, text: str) -> None:
         self.db.execute(
@@ -308,9 +341,9 @@ class Index:
 
     def reset_fts(self) -> None:
         """Empty the full-text index (before a rebuild) and clear the dirty flag."""
-        with self.db.conn:
+        with self.transaction():
             self.db.execute("insert into articles_fts (articles_fts) values ('delete-all')")
-            self.db["meta"].delete_where("key = 'fts_dirty'")
+            self.db.execute("delete from meta where key = 'fts_dirty'")
 
     def article_ids(self) -> set[str]:
         """Return the ids of all rows of ``articles``."""
@@ -375,7 +408,7 @@ class Index:
         backoff); until then :meth:`blocked_urls` lists the URL.
         """
         now = datetime.now(UTC).replace(microsecond=0)
-        with self.db.conn:
+        with self.transaction():
             (attempts,) = self.db.execute(
                 """
                 insert into failures (url, feed, reason, detail, attempts, first_failed, last_try)
@@ -410,7 +443,7 @@ class Index:
     def record_feed(self, name: str, url: str, *, entries: int, newest: str = "") -> None:
         """Remember a feed read without error (``newest`` ISO 8601 UTC, or ``""``) and forget
         its earlier failure, if any."""
-        with self.db.conn:
+        with self.transaction():
             self.db["feeds"].upsert(
                 {
                     "name": name,
@@ -421,13 +454,13 @@ class Index:
                 },
                 pk="name",
             )
-            self.db["failures"].delete_where("url = ?", [url])
+            self.db.execute("delete from failures where url = ?", [url])
 
     # -- runs --------------------------------------------------------------------------------
 
     def record_run(self, run: dict[str, Any]) -> None:
         """Append one row to ``runs`` (keys as the table's columns, ``id`` left out)."""
-        with self.db.conn:
+        with self.transaction():
             self.db["runs"].insert(run)
 
     def rows(self, table: str) -> Iterable[dict[str, Any]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from archive.errors import ArchiveError
-from archive.index import Index, article_row
+from archive.index import Index, article_row, utc_now
 from archive.reader import BrokenPost, iter_post_paths, read_post_file
 
 T = TypeVar("T")
@@ -43,19 +43,32 @@ def reindex(
     with Index.for_root(root) as index:
         index.reset_fts()
         seen: set[str] = set()
-        for path in progress(list(iter_post_paths(root))):
-            try:
-                stored = read_post_file(path, root)
-            except ArchiveError as exc:
-                report.broken.append(BrokenPost(path.relative_to(root).as_posix(), str(exc)))
-                continue
-            row = article_row(stored.post, relpath=stored.relpath, sha256=stored.sha256)
-            index.upsert_article(row, text=stored.post.text, fresh_fts=True)
-            seen.add(stored.post.id)
-            report.indexed += 1
+        with index.batch():
+            _index_posts(index, root, progress, seen, report)
         for post_id in sorted(index.article_ids() - seen):
-            with index.db.conn:
-                index.db["articles"].delete_where("id = ?", [post_id])
-                index.db["entry_urls"].delete_where("id = ?", [post_id])
+            with index.transaction():
+                index.db.execute("delete from articles where id = ?", [post_id])
+                index.db.execute("delete from entry_urls where id = ?", [post_id])
             report.removed += 1
     return report
+
+
+def _index_posts(
+    index: Index,
+    root: Path,
+    progress: Callable[[Sequence[Path]], Iterable[Path]],
+    seen: set[str],
+    report: ReindexReport,
+) -> None:
+    """Index every post file under ``root`` (one transaction: the caller's batch)."""
+    now = utc_now()
+    for path in progress(list(iter_post_paths(root))):
+        try:
+            stored = read_post_file(path, root)
+        except ArchiveError as exc:
+            report.broken.append(BrokenPost(path.relative_to(root).as_posix(), str(exc)))
+            continue
+        row = article_row(stored.post, relpath=stored.relpath, sha256=stored.sha256)
+        index.upsert_article(row, text=stored.post.text, fresh_fts=True, now=now)
+        seen.add(stored.post.id)
+        report.indexed += 1

@@ -6,6 +6,7 @@ Exit codes: see :mod:`crawler.run`.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,11 @@ def _settings_options(func: Any) -> Any:
             "The archive keeps the real URLs.",
         ),
         click.option("--ignore-robots", is_flag=True, help="Do not obey robots.txt."),
+        click.option(
+            "--stats-json",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Write the crawl's Scrapy stats (counts, CPU seconds by stage) to this file.",
+        ),
         click.option(
             "-s",
             "--set",
@@ -105,6 +111,10 @@ def _run(spider: str, root: Path, settings: dict[str, Any], opts: dict[str, Any]
         sys.exit(EXIT_WRITE_FAILED)
     finally:
         lock.release()
+    if opts["stats_json"]:
+        opts["stats_json"].write_text(
+            json.dumps(stats, default=str, indent=1, sort_keys=True), encoding="utf-8"
+        )
     summary = CrawlSummary.from_stats(stats)
     code = summary.exit_code()
     if not opts["quiet"] or code != 0:

@@ -13,6 +13,7 @@ All selectors live at the top of this module. Times on the pages are Beijing tim
 from __future__ import annotations
 
 import codecs
+import functools
 import html
 import re
 from collections.abc import Iterable
@@ -22,7 +23,7 @@ import lxml.html
 from lxml import etree
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
-from archive.body import EDITOR, clean_body, take_editor
+from archive.body import EDITOR, clean_body, css, take_editor
 from archive.paths import BEIJING, article_id
 from crawler.items import ArticleItem, FeedEntry
 from crawler.urls import normalize_url
@@ -152,6 +153,18 @@ def _make_time(year, month, day, hour, minute, second, tz) -> datetime | None:  
         return None
 
 
+@functools.lru_cache(maxsize=16)
+def _parser(codec: str) -> lxml.html.HTMLParser | None:
+    """An HTML parser for bytes in ``codec``, or None when libxml2 does not know the codec
+    (then the decoded text is parsed)."""
+    if codec.startswith("utf-8") and codec != "utf-8":
+        return None  # utf-8-sig and the like: the BOM was stripped from the text only
+    try:
+        return lxml.html.HTMLParser(encoding=codec)
+    except LookupError:
+        return None
+
+
 def _text(element: etree._Element) -> str:
     return _SPACE.sub(" ", element.text_content()).strip()
 
@@ -168,7 +181,11 @@ class ArticlePage:
         self.url = url
         self.text, self.encoding = decode_page(body, content_type, url=url)
         try:
-            self.tree = lxml.html.document_fromstring(self.text)
+            # The bytes parse faster than the decoded text; decode_page proved the encoding.
+            parser = _parser(self.encoding)
+            self.tree = lxml.html.document_fromstring(
+                body if parser is not None else self.text, parser=parser
+            )
         except (etree.ParserError, ValueError) as exc:
             raise NotAnArticle("no_body", f"{url}: not an HTML document: {exc}") from exc
 
@@ -177,7 +194,7 @@ class ArticlePage:
     def _first(self, selectors: Iterable[str], root: etree._Element | None = None):  # type: ignore[no-untyped-def]
         root = self.tree if root is None else root
         for selector in selectors:
-            yield from root.cssselect(selector)
+            yield from css(selector)(root)
 
     def _meta(self, *keys: str) -> str:
         for key in keys:
@@ -264,7 +281,7 @@ class ArticlePage:
     def body_element(self) -> etree._Element | None:
         """The element holding the article body, or None when the page has none."""
         for selector in BODY:
-            for element in self.tree.cssselect(selector):
+            for element in css(selector)(self.tree):
                 if len(_text(element)) >= MIN_BODY_CHARS or element.xpath(".//img"):
                     return element
         return None

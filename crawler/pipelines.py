@@ -2,13 +2,15 @@
 
 Stats keys (``area/event``): ``article/new``, ``article/unchanged``, ``article/updated``,
 ``article/failed``, ``article/dropped/<reason>``, ``archive/write_failed`` (the message of a
-write that failed: the crawl stops).
+write that failed: the crawl stops), ``cpu/write`` and ``cpu/index`` (CPU seconds spent
+writing post files and index rows).
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -233,10 +235,14 @@ class StoragePipeline:
             post.updated = reported or datetime.fromisoformat(now)
             version = save_version(self.root, post.id, data or b"", datetime.fromisoformat(now))
             logger.info("kept the replaced version of %s as %s", post.id, version)
+        started = time.process_time()
         result = write_post(self.root, post)
+        wrote = time.process_time()
         row = article_row(post, relpath=result.relpath, sha256=result.sha256)
         self.index.upsert_article(row, text=post.text, previous=previous, now=now)
         self.index.remember_url(item.url, post.id)
+        self.stats.inc_value("cpu/write", wrote - started)
+        self.stats.inc_value("cpu/index", time.process_time() - wrote)
         if old is not None and old["path"] != result.relpath:
             self._remove_stale(old["path"])
         if stored is None and old is None:

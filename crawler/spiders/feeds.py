@@ -9,12 +9,13 @@ Stats keys: ``feed/requested``, ``feed/read``, ``feed/failed``, ``feed/not_modif
 included), ``entry/seen``, ``entry/known``, ``entry/duplicate``, ``entry/deferred`` (a failed
 URL waiting for its next try), ``entry/offsite``, ``entry/refetched`` (archived, fetched again:
 the feed says it changed, or ``ARCHIVE_REFRESH``), ``article/failed``,
-``article/dropped/<reason>``.
+``article/dropped/<reason>``, ``cpu/extract`` (CPU seconds spent extracting articles).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -289,15 +290,18 @@ class FeedsSpider(scrapy.Spider):
         feed_name = feed.name if feed else ""
         self.crawler.stats.inc_value("response/received")
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        started = time.process_time()
         try:
             check_page_response(self._requested_url(response), response.url, content_type)
             page = ArticlePage(response.url, response.body, content_type)
-            yield page.to_article(
+            article = page.to_article(
                 entry,
                 feed=feed_name,
                 categories=response.meta.get("categories") or self.default_categories,
                 author=feed.author if feed else "新浪财经",
             )
+            self.crawler.stats.inc_value("cpu/extract", time.process_time() - started)
+            yield article
         except NotAnArticle as exc:
             self.crawler.stats.inc_value("article/failed")
             self.crawler.stats.inc_value(f"article/dropped/{exc.reason}")

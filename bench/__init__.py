@@ -1,0 +1,1 @@
+"""The benchmark of sina-archive: ``python -m bench.run`` (see README, "Benchmark")."""

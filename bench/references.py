@@ -1,0 +1,52 @@
+"""The two references the crawl is measured against, each run as its own process:
+
+- ``floor DIR OUT``: parse every page file in DIR with lxml and write the same bytes to OUT,
+  without Scrapy: the least work any archiver must do;
+- ``alternative ORIGIN N OUT``: the script many people write: ``requests`` fetches each page,
+  BeautifulSoup with ``html.parser`` parses the whole page, the page is written to OUT.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def floor(pages: Path, out: Path) -> int:
+    import lxml.html
+
+    count = 0
+    for path in sorted(pages.glob("*.html")):
+        data = path.read_bytes()
+        lxml.html.document_fromstring(data)
+        (out / path.name).write_bytes(data)
+        count += 1
+    return count
+
+
+def alternative(origin: str, count: int, out: Path) -> int:
+    import requests
+    from bs4 import BeautifulSoup
+
+    from bench.pages import HOST
+
+    session = requests.Session()
+    for n in range(count):
+        path = f"/stock/bench/2026-09-29/doc-ibench{n:09d}.shtml"
+        response = session.get(origin + path, headers={"Host": HOST}, timeout=30)
+        soup = BeautifulSoup(response.text, "html.parser")
+        title = soup.find("h1")
+        body = soup.find(id="artibody")
+        text = (title.get_text() if title else "") + "\n" + (body.get_text() if body else "")
+        (out / f"{n}.txt").write_text(text, encoding="utf-8")
+    return count
+
+
+if __name__ == "__main__":
+    kind = sys.argv[1]
+    if kind == "floor":
+        print(floor(Path(sys.argv[2]), Path(sys.argv[3])))
+    elif kind == "alternative":
+        print(alternative(sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])))
+    else:
+        raise SystemExit(f"unknown reference {kind!r}")
