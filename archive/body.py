@@ -61,6 +61,7 @@ NOT_LEAD_IMAGE = re.compile(
     r"qr|erweima|logo|avatar|default_avatar|/deco/|icon|blank\.gif|spacer|1x1|/320X320\.png",
     re.I,
 )
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")  # control characters and spaces inside a URL
 _BLANK_LINES = re.compile(r"\n[ \t\r]*(?=\n)")
 _INDENT = re.compile(r"\n[ \t]+")
 _EDITOR = re.compile(r"责任编辑\s*[:：]\s*(.*)", re.S)
@@ -155,12 +156,14 @@ def _image_src(img: etree._Element, base: str) -> str:
         if value and not value.startswith("data:"):
             src = value
             break
+    src = _CONTROL.sub("", src)
     if not src:
         return ""
     url = urljoin(base, src)
-    if url.startswith("http://"):
-        url = "https://" + url[len("http://") :]
-    return url
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return ""  # javascript:, data:, ftp: … never become an image or the lead image
+    return "https://" + rest
 
 
 def clean_body(container: etree._Element, base: str) -> tuple[str, str]:
@@ -196,7 +199,7 @@ def clean_body(container: etree._Element, base: str) -> tuple[str, str]:
         if not lead and not NOT_LEAD_IMAGE.search(src):
             lead = src
     for anchor in container.iter("a"):
-        href = (anchor.get("href") or "").strip()
+        href = _CONTROL.sub("", anchor.get("href") or "").strip()
         if href and "=" in href and "/" not in href:
             anchor.attrib.pop("href")  # a broken attribute such as href= target=_blank
         elif href:

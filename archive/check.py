@@ -12,6 +12,7 @@ from archive.index import Index, article_row
 from archive.paths import post_relpath, resolve_inside
 from archive.reader import iter_post_paths, read_post_file
 from archive.reindex import reindex
+from archive.versions import save_version
 from archive.writer import TEMP_PREFIX
 
 #: Problem kinds, in the order they are reported.
@@ -52,17 +53,18 @@ def check(
     if not (root / "index.db").is_file():
         raise ArchiveError(f"no archive at {root}: index.db is missing")
     problems: list[Problem] = []
-    with Index.for_root(root) as index:
+    with Index.for_root(root, readonly=True) as index:
         rows = {row["id"]: row for row in index.rows("articles")}
         if index.get_meta("fts_dirty"):
             problems.append(Problem("fts_dirty", "index.db", "run `sina-archive reindex`"))
-    for folder, _dirs, files in os.walk(root / "posts"):
-        for name in files:
-            if name.startswith(TEMP_PREFIX):
-                path = Path(folder) / name
-                problems.append(
-                    Problem("temp_file", path.relative_to(root).as_posix(), "partial write")
-                )
+    for top in ("posts", "versions"):
+        for folder, _dirs, files in os.walk(root / top):
+            for name in files:
+                if name.startswith(TEMP_PREFIX):
+                    path = Path(folder) / name
+                    problems.append(
+                        Problem("temp_file", path.relative_to(root).as_posix(), "partial write")
+                    )
     seen: dict[str, str] = {}
     for path in progress(list(iter_post_paths(root))):
         relpath = path.relative_to(root).as_posix()
@@ -110,7 +112,9 @@ def repair(root: Path, problems: list[Problem]) -> list[str]:
       index is rebuilt from the posts (a row whose file is gone is removed, so that the next
       crawl fetches the article again).
 
-    ``broken_post`` and ``duplicate_id`` are left for a person: fixing them could lose a post.
+    - ``duplicate_id``: the copy not at its place in the layout is moved to ``versions/``.
+
+    ``broken_post`` is left for a person: fixing it could lose a post.
     """
     root = Path(root)
     actions: list[str] = []
@@ -129,6 +133,9 @@ def repair(root: Path, problems: list[Problem]) -> list[str]:
             os.replace(resolve_inside(root, problem.path), destination)
             actions.append(f"moved {problem.path} to {target}")
             rebuild = True
+        elif problem.kind == "duplicate_id":
+            actions.append(_keep_one(root, problem))
+            rebuild = True
         elif problem.kind in (
             "no_row",
             "sha256_mismatch",
@@ -141,3 +148,19 @@ def repair(root: Path, problems: list[Problem]) -> list[str]:
         report = reindex(root)
         actions.append(f"rebuilt the index: {report.indexed} posts, {report.removed} rows removed")
     return actions
+
+
+def _keep_one(root: Path, problem: Problem) -> str:
+    """Of two files with one id, keep the one at its place; keep the other as a version."""
+    other = problem.detail.removeprefix("same id as ")
+    copies = []
+    for relpath in (other, problem.path):
+        stored = read_post_file(resolve_inside(root, relpath), root)
+        in_place = post_relpath(stored.post.id, stored.post.date) == relpath
+        copies.append((not in_place, relpath, stored))
+    copies.sort(key=lambda c: c[0])  # the copy in place first; else the first one found
+    _, loser, stored = copies[1]
+    data = resolve_inside(root, loser).read_bytes()
+    version = save_version(root, stored.post.id, data)
+    resolve_inside(root, loser).unlink()
+    return f"moved {loser} to {version} (same id as {copies[0][1]})"

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import re
+import sqlite3
 import sys
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -115,7 +116,7 @@ def parse_when(value: str | None, name: str) -> datetime | None:
 def open_archive(root: Path) -> Archive:
     try:
         return Archive(root)
-    except ArchiveError as exc:
+    except (ArchiveError, sqlite3.Error) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -215,7 +216,7 @@ def locked(root: Path) -> CrawlLock:
     except LockedError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_LOCKED)
-    except ArchiveError as exc:
+    except (ArchiveError, sqlite3.Error) as exc:
         raise click.ClickException(str(exc)) from exc
     return lock
 
@@ -410,7 +411,7 @@ def reindex_(root: Path) -> None:
     lock = locked(root)
     try:
         report = reindex(root, progress=with_progress("indexing posts"))
-    except ArchiveError as exc:
+    except (ArchiveError, sqlite3.Error) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         lock.release()
@@ -449,7 +450,7 @@ def check_(root: Path, do_repair: bool) -> None:
             finally:
                 lock.release()
             problems = check(root)
-    except ArchiveError as exc:
+    except (ArchiveError, sqlite3.Error) as exc:
         raise click.ClickException(str(exc)) from exc
     for problem in problems:
         click.echo(str(problem))
@@ -474,7 +475,7 @@ def import_(source: Path, root: Path) -> None:
     lock = locked(root)
     try:
         report = import_tree(source, root, progress=with_progress("importing posts"))
-    except ArchiveError as exc:
+    except (ArchiveError, sqlite3.Error) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         lock.release()

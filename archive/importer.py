@@ -18,11 +18,11 @@ from pathlib import Path
 
 from archive.body import NOT_LEAD_IMAGE, clean_fragment
 from archive.errors import ArchiveError, PostFormatError
-from archive.index import Index, article_row
-from archive.paths import ID_PATTERN, article_id, resolve_inside
+from archive.index import Index
+from archive.paths import ID_PATTERN, article_id
 from archive.post import Post, fold_line_breaks
 from archive.reader import BrokenPost, read_post
-from archive.writer import write_post
+from archive.store import store_post
 
 #: Feed name written to imported posts that name none.
 IMPORT_FEED = "import"
@@ -115,19 +115,9 @@ def import_tree(
             except (PostFormatError, ArchiveError) as exc:
                 report.broken.append(BrokenPost(name, str(exc)))
                 continue
-            old = index.get_article(post.id)
-            previous = None
-            if old is not None:
-                try:
-                    stored = read_post(resolve_inside(root, old["path"]))
-                    previous = (stored.title, stored.text)
-                except ArchiveError:
-                    previous = None
-            result = write_post(root, post)
-            if old is not None and not result.changed and old["sha256"] == result.sha256:
+            result = store_post(root, index, post)
+            if result.status in ("unchanged", "healed"):
                 report.unchanged += 1
                 continue
-            row = article_row(post, relpath=result.relpath, sha256=result.sha256)
-            index.upsert_article(row, text=post.text, previous=previous)
             report.imported += 1
     return report

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import urllib.parse
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -90,6 +91,19 @@ def article_row(post: Post, *, relpath: str, sha256: str) -> dict[str, Any]:
     }
 
 
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """Open ``path`` read-only; on read-only media, where SQLite cannot make the WAL's shared
+    memory file, as an immutable file (https://www.sqlite.org/uri.html)."""
+    uri = "file:" + urllib.parse.quote(str(Path(path).resolve())) + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.execute("select count(*) from sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        conn = sqlite3.connect(uri + "&immutable=1", uri=True)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return conn
+
+
 class Index:
     """An open ``index.db``. Use as a context manager or call :meth:`close`.
 
@@ -98,7 +112,6 @@ class Index:
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
-        self._batch = False
         try:
             if not readonly:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,28 +140,12 @@ class Index:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Commit what the block does as one transaction (rolled back on an exception); inside
-        :meth:`batch`, the block joins the batch's transaction."""
-        if self._batch:
-            yield
-            return
-        with self.db.conn:
+        """Run the block as one transaction: committed at its end, rolled back if it raises.
+        Nested blocks become savepoints of the outer transaction (sqlite-utils ``atomic``)."""
+        with self.db.atomic():
             yield
 
-    @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Run many writes as one transaction (a rebuild): much faster than one each."""
-        self.db.conn.execute("begin")
-        self._batch = True
-        try:
-            yield
-        except BaseException:
-            self.db.conn.rollback()
-            raise
-        else:
-            self.db.conn.commit()
-        finally:
-            self._batch = False
+    batch = transaction  # a rebuild's many writes: one transaction, much faster than many
 
     def __enter__(self) -> Index:
         return self
@@ -288,7 +285,7 @@ class Index:
             (rowid,) = self.db.execute(
                 "select rowid from articles where id = ?", [row["id"]]
             ).fetchone()
-            if old is not None and not fresh_fts:
+            if old is not None and (not fresh_fts or previous is not None):
                 if previous is None:
                     self.set_meta("fts_dirty", "1")
                 else:
@@ -323,6 +320,13 @@ class Index:
                 self.set_meta("fts_dirty", "1")
             else:
                 self._fts_delete(found[0], *previous)
+            self.db.execute("delete from articles where id = ?", [post_id])
+            self.db.execute("delete from entry_urls where id = ?", [post_id])
+
+    def forget_article(self, post_id: str) -> None:
+        """Remove the row of ``post_id`` and the URLs that led to it, leaving the full-text
+        index alone (for a rebuild, which made it anew)."""
+        with self.transaction():
             self.db.execute("delete from articles where id = ?", [post_id])
             self.db.execute("delete from entry_urls where id = ?", [post_id])
 

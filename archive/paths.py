@@ -19,7 +19,7 @@ from archive.errors import UnsafePathError
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 #: An id is what names a post file: ASCII letters, digits, ``_`` and ``-``; 1 to 64 characters.
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 
 # Sina's article ids, newest scheme first. Sources: the URLs of the captured pages in
 # shared/fixtures/sina/MANIFEST.tsv, e.g. .../doc-ikyamrmy5804517.shtml,

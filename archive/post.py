@@ -48,7 +48,7 @@ _NEEDS_DOUBLE_QUOTES = re.compile(
 )
 #: A conservative set of strings that may be written as plain scalars: nothing that starts like
 #: a number (YAML 1.2 loaders such as js-yaml 4 read ``0o17`` or ``1e3`` as numbers).
-_PLAIN_SAFE = re.compile(r"^[^\s!&*\[\]{}|>'\"%@`#,?:\-<=~0-9+.][^#'\"\[\]{}]*(?<!\s)$")
+_PLAIN_SAFE = re.compile(r"^[^\s!&*\[\]{}|>'\"%@`#,?:\-<=~0-9+.][^#'\"\[\]{}\t]*(?<!\s)$")
 _FRONT_MATTER = re.compile(r"\A(?:[ \t]*\r?\n)*---[ \t]*\r?\n(.*?)^---[ \t]*\r?\n?", re.S | re.M)
 
 #: libyaml's safe loader when PyYAML was built with it (same results, several times faster).

@@ -9,7 +9,8 @@ from typing import TypeVar
 
 from archive.errors import ArchiveError
 from archive.index import Index, article_row, utc_now
-from archive.reader import BrokenPost, iter_post_paths, read_post_file
+from archive.paths import post_relpath
+from archive.reader import BrokenPost, PostFile, iter_post_paths, read_post_file
 
 T = TypeVar("T")
 
@@ -40,15 +41,13 @@ def reindex(
     """
     report = ReindexReport()
     root = Path(root)
-    with Index.for_root(root) as index:
+    with Index.for_root(root) as index, index.batch():
+        # One transaction: a reindex that is interrupted leaves the old index as it was.
         index.reset_fts()
-        seen: set[str] = set()
-        with index.batch():
-            _index_posts(index, root, progress, seen, report)
-        for post_id in sorted(index.article_ids() - seen):
-            with index.transaction():
-                index.db.execute("delete from articles where id = ?", [post_id])
-                index.db.execute("delete from entry_urls where id = ?", [post_id])
+        seen: dict[str, PostFile] = {}
+        _index_posts(index, root, progress, seen, report)
+        for post_id in sorted(index.article_ids() - set(seen)):
+            index.forget_article(post_id)
             report.removed += 1
     return report
 
@@ -57,10 +56,11 @@ def _index_posts(
     index: Index,
     root: Path,
     progress: Callable[[Sequence[Path]], Iterable[Path]],
-    seen: set[str],
+    seen: dict[str, PostFile],
     report: ReindexReport,
 ) -> None:
-    """Index every post file under ``root`` (one transaction: the caller's batch)."""
+    """Index every post file under ``root`` (in the caller's transaction). Of two files with
+    one id, the one at the id's place in the layout wins; the other is reported."""
     now = utc_now()
     for path in progress(list(iter_post_paths(root))):
         try:
@@ -68,7 +68,28 @@ def _index_posts(
         except ArchiveError as exc:
             report.broken.append(BrokenPost(path.relative_to(root).as_posix(), str(exc)))
             continue
-        row = article_row(stored.post, relpath=stored.relpath, sha256=stored.sha256)
-        index.upsert_article(row, text=stored.post.text, fresh_fts=True, now=now)
-        seen.add(stored.post.id)
+        post = stored.post
+        first = seen.get(post.id)
+        previous = None
+        if first is not None:
+            if not _in_place(stored) or _in_place(first):
+                report.broken.append(
+                    BrokenPost(stored.relpath, f"same id as {first.relpath}: not indexed")
+                )
+                continue
+            report.broken.append(BrokenPost(first.relpath, f"same id as {stored.relpath}"))
+            previous = (first.post.title, first.post.text)
+            report.indexed -= 1
+        row = article_row(post, relpath=stored.relpath, sha256=stored.sha256)
+        index.upsert_article(
+            row, text=post.text, previous=previous, fresh_fts=previous is None, now=now
+        )
+        seen[post.id] = stored
         report.indexed += 1
+
+
+def _in_place(stored: PostFile) -> bool:
+    try:
+        return stored.relpath == post_relpath(stored.post.id, stored.post.date)
+    except (ArchiveError, ValueError):
+        return False

@@ -50,13 +50,17 @@ def list_versions(root: Path, post_id: str) -> list[Version]:
     if not folder.is_dir():
         return []
     versions = []
-    for path in sorted(folder.glob("*.md")):
+    found = []
+    for path in folder.glob("*.md"):
         if path.name.startswith("."):
             continue
+        stamp, _, number = path.stem.partition("-")
         try:
-            replaced = datetime.strptime(path.stem.split("-")[0], _STAMP).replace(tzinfo=UTC)
+            replaced = datetime.strptime(stamp, _STAMP).replace(tzinfo=UTC)
         except ValueError:
             continue
+        found.append((replaced, int(number) if number.isdigit() else 1, path))
+    for replaced, _, path in sorted(found):
         data = path.read_bytes()
         versions.append(
             Version(

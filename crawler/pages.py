@@ -18,6 +18,7 @@ import html
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 import lxml.html
 from lxml import etree
@@ -26,7 +27,7 @@ from w3lib.encoding import html_body_declared_encoding, http_content_type_encodi
 from archive.body import EDITOR, clean_body, css, take_editor
 from archive.paths import BEIJING, article_id
 from crawler.items import ArticleItem, FeedEntry
-from crawler.urls import normalize_url
+from crawler.urls import is_sina_host, normalize_url
 
 # --- selectors (CSS), most specific first -----------------------------------------------------
 BODY = ("#artibody", "div#article", "section.art_content", "#art_content", ".article-body")
@@ -251,14 +252,25 @@ class ArticlePage:
 
     def canonical_url(self) -> str:
         """``og:url`` / ``rel=canonical`` (percent-decoded, https, tracking dropped), else the
-        page's own URL."""
+        page's own URL. A canonical URL that cannot be this article's (another Sina doc id,
+        a site's home page, a host that is not Sina's) is ignored: it would merge posts."""
+        own = normalize_url(self.url) or self.url
         candidates = [self._meta("og:url")]
         candidates += [e.get("href") or "" for e in self.tree.xpath("//link[@rel='canonical']")]
         for candidate in candidates:
             url = normalize_url(candidate, self.url)
-            if url:
+            if url and self._plausible_canonical(url, own):
                 return url
-        return normalize_url(self.url) or self.url
+        return own
+
+    @staticmethod
+    def _plausible_canonical(url: str, own: str) -> bool:
+        parts = urlsplit(url)
+        if parts.path in ("", "/") or not is_sina_host(parts.hostname):
+            return False
+        ours, theirs = article_id(own), article_id(url)
+        has_doc_id = not re.fullmatch(r"[0-9a-f]{16}", ours)
+        return not has_doc_id or ours == theirs
 
     def tags(self) -> tuple[str, ...]:
         """Keywords: the ``keywords`` meta, else ``#keywords[data-wbkey]`` (less its generic

@@ -3,16 +3,14 @@
 Stats keys (``area/event``): ``article/new``, ``article/unchanged``, ``article/updated``,
 ``article/failed``, ``article/dropped/<reason>``, ``archive/write_failed`` (the message of a
 write that failed: the crawl stops), ``cpu/write`` and ``cpu/index`` (CPU seconds spent
-writing post files and index rows).
+writing post files and versions, and index rows).
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +21,12 @@ from scrapy.statscollectors import StatsCollector
 from scrapy.utils.defer import deferred_from_coro
 
 from archive.errors import ArchiveError, UnsafePathError
-from archive.index import Index, article_row, iso_utc, utc_now
+from archive.index import Index, iso_utc, utc_now
 from archive.lock import CrawlLock
-from archive.paths import check_id, resolve_inside
+from archive.paths import check_id
 from archive.post import Post
-from archive.versions import save_version
-from archive.writer import sweep_temp_files, write_post
+from archive.store import store_post
+from archive.writer import sweep_temp_files
 from crawler.items import ArticleItem, FeedPolled, PageFailure
 from crawler.run import CrawlSummary
 
@@ -209,8 +207,7 @@ class StoragePipeline:
         )
 
     def _store(self, item: PostItem) -> None:
-        """Write a post (new, changed or the same) and its index row; keep the replaced
-        version of a changed post under versions/."""
+        """Store a post with :func:`archive.store.store_post` and count what it did."""
         assert self.index is not None
         post = item.post
         if post.id in self.stored:
@@ -218,39 +215,18 @@ class StoragePipeline:
             self.index.remember_url(item.url, post.id)
             return
         self.stored.add(post.id)
-        now = utc_now()
-        old = self.index.get_article(post.id)
-        stored, data = self._read_stored(old)
-        previous = (stored.title, stored.text) if stored else None
-        if old is not None and old.get("feed"):
-            post.feed = old["feed"]  # the feed that first listed the article keeps it
-        reported = post.updated  # when the feed says the article changed, if it says
-        if stored is not None:
-            post.updated = stored.updated
-            if post.to_text().encode("utf-8") == data:
-                self.index.touch(post.id, now)
-                self.index.remember_url(item.url, post.id)
-                self.stats.inc_value("article/unchanged")
-                return
-            post.updated = reported or datetime.fromisoformat(now)
-            version = save_version(self.root, post.id, data or b"", datetime.fromisoformat(now))
-            logger.info("kept the replaced version of %s as %s", post.id, version)
-        started = time.process_time()
-        result = write_post(self.root, post)
-        wrote = time.process_time()
-        row = article_row(post, relpath=result.relpath, sha256=result.sha256)
-        self.index.upsert_article(row, text=post.text, previous=previous, now=now)
+        result = store_post(self.root, self.index, post)
         self.index.remember_url(item.url, post.id)
-        self.stats.inc_value("cpu/write", wrote - started)
-        self.stats.inc_value("cpu/index", time.process_time() - wrote)
-        if old is not None and old["path"] != result.relpath:
-            self._remove_stale(old["path"])
-        if stored is None and old is None:
+        self.stats.inc_value("cpu/write", result.cpu_write)
+        self.stats.inc_value("cpu/index", result.cpu_index)
+        if result.status == "new":
             self.stats.inc_value("article/new")
             logger.info("new post %s from %s", result.relpath, item.url)
-        else:
+        elif result.status == "updated":
             self.stats.inc_value("article/updated")
-            logger.info("updated post %s from %s", result.relpath, item.url)
+            logger.info("updated post %s (earlier: %s)", result.relpath, result.version)
+        else:
+            self.stats.inc_value("article/unchanged")
 
     def _stop_run(self, exc: Exception) -> None:
         """A write failed (disk full, read-only, I/O error): stop the crawl, once, so that
@@ -262,23 +238,3 @@ class StoragePipeline:
         crawler = getattr(self, "crawler", None)
         if crawler is not None and crawler.engine is not None:
             deferred_from_coro(crawler.engine.close_spider_async(reason="archive_write_failed"))
-
-    def _read_stored(self, old: dict[str, Any] | None) -> tuple[Post | None, bytes | None]:
-        """The stored post of an index row and its bytes, or (None, None) when there is none
-        or it cannot be read (then it is simply replaced)."""
-        if old is None:
-            return None, None
-        try:
-            path = resolve_inside(self.root, old["path"])
-            data = path.read_bytes()
-            return Post.from_text(data.decode("utf-8"), source=str(path)), data
-        except (ArchiveError, OSError, UnicodeDecodeError) as exc:
-            logger.warning("cannot read the stored post %s: %s", old["path"], exc)
-            return None, None
-
-    def _remove_stale(self, relpath: str) -> None:
-        # The article moved (its date changed): the old file would be a second copy.
-        try:
-            resolve_inside(self.root, relpath).unlink()
-        except (OSError, UnsafePathError) as exc:
-            logger.warning("could not remove the old copy %s: %s", relpath, exc)

@@ -95,7 +95,7 @@ def test_check_finds_each_problem_and_repair_fixes_what_it_can(tmp_path: Path):
         assert [h.post.id for h in archive.search("改过")] == ["icccccc3"]
         with pytest.raises(KeyError):
             archive.get(lost.id)
-    assert changed.id
+        assert archive.get(changed.id).text == "改过的正文"
 
 
 def test_import_reference_posts(fixtures, tmp_path: Path):

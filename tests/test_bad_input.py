@@ -108,7 +108,7 @@ def test_no_brace_reaches_hexo_templates(body):
 @given(st.binary(max_size=2000), st.sampled_from([None, "rss", "sina_roll"]))
 def test_feed_parsers_never_raise(body, kind):
     doc = parse_feed(body, "https://feed.mix.sina.com.cn/x", feed="f", kind=kind)
-    assert doc.entries or doc.error or body.strip() == b"" or doc.kind
+    assert doc.entries or doc.error
 
 
 def rss(
@@ -226,14 +226,11 @@ def page(inner: str) -> bytes:
     ).encode()
 
 
-@pytest.mark.parametrize(
-    "inner, reason",
-    [("", "no_body"), ("<p>　</p><p> </p>", "no_body"), ("<script>x()</script>", "no_body")],
-)
-def test_no_body_or_an_empty_body(inner, reason):
+@pytest.mark.parametrize("inner", ["", "<p>　</p><p> </p>", "<script>x()</script>"])
+def test_no_body_or_an_empty_body(inner):
     with pytest.raises(NotAnArticle) as info:
         ArticlePage(URL, page(inner)).to_article()
-    assert info.value.reason in (reason, "empty_body")
+    assert info.value.reason in ("no_body", "empty_body")
 
 
 def test_deep_nesting():

@@ -208,3 +208,54 @@ class TestDecoding:
         with pytest.raises(NotAnArticle) as info:
             decode_page(data, url=URL)
         assert info.value.reason == "bad_encoding" and URL in info.value.detail
+
+
+@pytest.mark.parametrize(
+    "og_url",
+    [
+        "https://finance.sina.com.cn/china/2021-11-30/doc-iother00001.shtml",  # another article
+        "https://finance.sina.com.cn/",  # the home page
+        "https://evil.example.com/doc-ikyamrmy5804517.shtml",  # not Sina
+    ],
+)
+def test_an_implausible_canonical_url_is_ignored(og_url):
+    item = article(page(head=f"<meta property='og:url' content='{og_url}'>"))
+    assert item.link == URL and item.id == "ikyamrmy5804517"
+
+
+def test_unforeseen_extraction_errors_are_recorded(tmp_path, monkeypatch):
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.test import get_crawler
+
+    from crawler.items import PageFailure
+    from crawler.spiders.feeds import FeedsSpider
+
+    crawler = get_crawler(FeedsSpider, {"ARCHIVE_ROOT": str(tmp_path)})
+    spider = FeedsSpider.from_crawler(crawler)
+
+    def broken(self, *args, **kwargs):
+        raise ValueError("All strings must be XML compatible")
+
+    monkeypatch.setattr(ArticlePage, "to_article", broken)
+    from scrapy import Request
+
+    response = HtmlResponse(
+        URL,
+        body=page(),
+        headers={"Content-Type": "text/html; charset=utf-8"},
+        request=Request(URL),
+    )
+    (failure,) = list(spider.parse_article(response))
+    assert isinstance(failure, PageFailure) and failure.reason == "extract_error"
+    assert "ValueError" in failure.detail
+
+
+def test_feed_requests_always_revalidate(tmp_path):
+    from scrapy.utils.test import get_crawler
+
+    from crawler.items import FeedConfig
+    from crawler.spiders.feeds import FeedsSpider
+
+    spider = FeedsSpider.from_crawler(get_crawler(FeedsSpider, {"ARCHIVE_ROOT": str(tmp_path)}))
+    request = spider.feed_request(FeedConfig(name="f", url="https://feed.mix.sina.com.cn/x"))
+    assert request.headers.get("Cache-Control") == b"max-age=0"

@@ -131,3 +131,27 @@ XXE = (
 def test_xml_entity_declarations_are_refused(body):
     doc = parse_feed(body, "https://rss.sina.com.cn/x.xml", feed="f")
     assert doc.entries == [] and doc.error.startswith("refused: the document declares XML entities")
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "javascript:alert(1)",
+        " JaVaScRiPt:alert(1)",
+        "vbscript:x",
+        "ftp://x/y.png",
+        "data:image/png;base64,AA",
+    ],
+)
+def test_no_lead_image_but_http_images(src):
+    cleaned, lead, _ = clean_fragment(
+        f'<p>正文</p><img data-src="{src}">', "https://finance.sina.com.cn/"
+    )
+    assert lead == "" and "<img" not in cleaned
+
+
+def test_uppercase_http_image_becomes_https():
+    _, lead, _ = clean_fragment(
+        '<img src="HTTP://n.sinaimg.cn/a.jpg">', "https://finance.sina.com.cn/"
+    )
+    assert lead == "https://n.sinaimg.cn/a.jpg"

@@ -173,6 +173,8 @@ class FeedsSpider(scrapy.Spider):
             callback=self.parse_feed,
             errback=self.feed_failed,
             dont_filter=True,
+            # max-age=0: always ask the server (conditionally), never trust a guessed freshness
+            headers={"Cache-Control": "max-age=0"},
             meta={"feed": feed, "allow_offsite": True},
         )
 
@@ -246,7 +248,7 @@ class FeedsSpider(scrapy.Spider):
         if doc.error:
             self.crawler.stats.inc_value("feed/failed")
             logger.warning("feed %s (%s): %s", feed.name, response.url, doc.error)
-            yield PageFailure(response.url, feed.name, "bad_feed", doc.error)
+            yield PageFailure(feed.url, feed.name, "bad_feed", doc.error)
             return
         self.crawler.stats.inc_value("feed/read")
         categories = feed.categories
@@ -254,7 +256,7 @@ class FeedsSpider(scrapy.Spider):
             categories = (doc.title,) if doc.title else self.default_categories
         logger.info("feed %s (%s): %d entries", feed.name, response.url, len(doc.entries))
         newest = self.report_staleness(feed, response.url, doc.entries)
-        yield FeedPolled(response.url, feed.name, len(doc.entries), newest)
+        yield FeedPolled(feed.url, feed.name, len(doc.entries), newest)
         for entry in doc.entries:
             self.add_entry(entry, feed, categories)
 
@@ -307,6 +309,12 @@ class FeedsSpider(scrapy.Spider):
             self.crawler.stats.inc_value(f"article/dropped/{exc.reason}")
             logger.warning("no article: %s", exc.detail)
             yield PageFailure(self._requested_url(response), feed_name, exc.reason, exc.detail)
+        except Exception as exc:  # a page no rule foresaw must not pass unrecorded
+            self.crawler.stats.inc_value("article/failed")
+            self.crawler.stats.inc_value("article/dropped/extract_error")
+            logger.exception("cannot extract %s", response.url)
+            detail = f"{response.url}: {type(exc).__name__}: {exc}"
+            yield PageFailure(self._requested_url(response), feed_name, "extract_error", detail)
 
     def feed_failed(self, failure: Failure) -> Iterator[PageFailure]:
         """Count and record a feed that could not be fetched."""
@@ -317,7 +325,7 @@ class FeedsSpider(scrapy.Spider):
         self.crawler.stats.inc_value("feed/failed")
         logger.warning("feed %s (%s) failed: %s", feed.name, request.url, reason)
         yield PageFailure(
-            request.url,
+            feed.url,
             feed.name,
             reason,
             str(failure.value),

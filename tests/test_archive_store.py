@@ -1,0 +1,135 @@
+"""store_post and the index's transactions: nothing half-written, versions in order, a row
+left behind its file by a crash catches up, an interrupted reindex keeps the old index."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from archive import Archive
+from archive.check import check, repair
+from archive.index import Index, article_row
+from archive.post import Post
+from archive.reindex import reindex
+from archive.store import store_post
+from archive.versions import list_versions, save_version
+
+
+def make(text: str, **changes) -> Post:
+    values = dict(
+        title="标题",
+        date=datetime(2026, 9, 28, 1, 0, tzinfo=UTC),
+        body=f"<p>{text}</p>",
+        link="https://finance.sina.com.cn/c/doc-iaaaaaa1.shtml",
+        id="iaaaaaa1",
+        feed="china",
+        categories=["金融"],
+    )
+    values.update(changes)
+    return Post(**values)
+
+
+def ids(root: Path, query: str) -> list[str]:
+    with Archive(root) as archive:
+        return [hit.post.id for hit in archive.search(query)]
+
+
+def test_new_unchanged_updated_with_versions_and_kept_metadata(tmp_path):
+    with Index.for_root(tmp_path) as index:
+        assert store_post(tmp_path, index, make("央行宣布降准")).status == "new"
+        assert store_post(tmp_path, index, make("央行宣布降准")).status == "unchanged"
+        refetched = make("央行宣布加息", feed="other", categories=["新浪财经"], author="别人")
+        result = store_post(tmp_path, index, refetched, now="2026-09-29T00:00:00+00:00")
+    assert result.status == "updated" and result.version.startswith("versions/iaaaaaa1/")
+    with Archive(tmp_path) as archive:
+        post = archive.get("iaaaaaa1")
+        assert post.updated == datetime(2026, 9, 29, tzinfo=UTC)
+        assert (post.feed, post.categories, post.author) == ("china", ["金融"], "新浪财经")
+        assert "降准" in archive.get("iaaaaaa1", version=1).text
+    assert ids(tmp_path, "加息") == ["iaaaaaa1"] and ids(tmp_path, "降准") == []
+    assert check(tmp_path) == []
+
+
+def test_an_unreadable_stored_post_is_kept_as_a_version(tmp_path):
+    with Index.for_root(tmp_path) as index:
+        store_post(tmp_path, index, make("第一版"))
+        path = tmp_path / "posts/2026/09/28/iaaaaaa1.md"
+        path.write_bytes(b"\xff\xfe not a post")
+        store_post(tmp_path, index, make("第二版"))
+    (version,) = list_versions(tmp_path, "iaaaaaa1")
+    assert (tmp_path / version.relpath).read_bytes() == b"\xff\xfe not a post"
+
+
+def test_a_row_left_behind_its_file_catches_up(tmp_path):
+    """A crash between the rename of a changed post and its row's commit."""
+    with Index.for_root(tmp_path) as index:
+        store_post(tmp_path, index, make("旧的正文降准"))
+        path = tmp_path / "posts/2026/09/28/iaaaaaa1.md"
+        save_version(tmp_path, "iaaaaaa1", path.read_bytes())
+        path.write_text(make("新的正文加息").to_text(), "utf-8")  # renamed in, row not committed
+        assert [p.kind for p in check(tmp_path)] == ["sha256_mismatch"]
+        assert store_post(tmp_path, index, make("新的正文加息")).status == "healed"
+        assert index.get_meta("fts_dirty") is None
+    assert check(tmp_path) == []
+    assert ids(tmp_path, "加息") == ["iaaaaaa1"] and ids(tmp_path, "降准") == []
+
+
+def test_a_failed_write_commits_nothing(tmp_path, monkeypatch):
+    with Index.for_root(tmp_path) as index:
+
+        def broken(*args):
+            raise sqlite3.OperationalError("database or disk is full")
+
+        monkeypatch.setattr(index, "_fts_insert", broken)
+        row = article_row(make("正文"), relpath="posts/x.md", sha256="00")
+        with pytest.raises(sqlite3.OperationalError):
+            index.upsert_article(row, text="正文")
+    other = sqlite3.connect(tmp_path / "index.db")
+    assert other.execute("select count(*) from articles").fetchone() == (0,)
+
+
+def test_an_interrupted_reindex_keeps_the_old_index(tmp_path, monkeypatch):
+    with Index.for_root(tmp_path) as index:
+        for n in range(5):
+            link = f"https://finance.sina.com.cn/c/doc-iaaaaa{n}.shtml"
+            store_post(tmp_path, index, make(f"第{n}篇降准", id=f"iaaaaa{n}", link=link))
+    import archive.reindex as module
+
+    real, calls = module.read_post_file, []
+
+    def interrupted(path, root):
+        calls.append(path)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(path, root)
+
+    monkeypatch.setattr(module, "read_post_file", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        reindex(tmp_path)
+    assert len(ids(tmp_path, "降准")) == 5
+    assert check(tmp_path) == []
+
+
+def test_versions_are_listed_oldest_first_even_within_one_second(tmp_path):
+    when = datetime(2026, 9, 29, tzinfo=UTC)
+    for n in range(12):
+        save_version(tmp_path, "iaaaaaa1", f"v{n}".encode(), when)
+    contents = [(tmp_path / v.relpath).read_bytes() for v in list_versions(tmp_path, "iaaaaaa1")]
+    assert contents == [f"v{n}".encode() for n in range(12)]
+
+
+def test_duplicate_ids_are_resolved_by_repair_without_losing_a_file(tmp_path):
+    with Index.for_root(tmp_path) as index:
+        store_post(tmp_path, index, make("正文"))
+    copy = tmp_path / "posts/2020/01/01"
+    copy.mkdir(parents=True)
+    (copy / "iaaaaaa1.md").write_text(make("另一份").to_text(), "utf-8")
+    kinds = {p.kind for p in check(tmp_path)}
+    assert "duplicate_id" in kinds
+    repair(tmp_path, check(tmp_path))
+    assert check(tmp_path) == []
+    assert len(list_versions(tmp_path, "iaaaaaa1")) == 1
+    assert (tmp_path / "posts/2026/09/28/iaaaaaa1.md").exists()
