@@ -34,7 +34,7 @@ from archive.versions import Version, list_versions
 logger = logging.getLogger(__name__)
 
 #: Characters of context on each side of a match in a search snippet.
-SNIPPET_CONTEXT = 30
+SNIPPET_CONTEXT = 15
 
 
 class PostNotFound(ArchiveError, KeyError):
@@ -143,11 +143,16 @@ class Archive:
         ``version`` picks an earlier version (1 = the oldest, as :meth:`versions` lists them)
         instead of the current post; PostNotFound when there is no such version.
         """
-        found = list(
-            self.index.db.execute(
-                "select id, path from articles where id = ? or link = ? limit 1", [key, key]
+        found = []
+        for candidate in _link_variants(key):
+            found = list(
+                self.index.db.execute(
+                    "select id, path from articles where id = ? or link = ? limit 1",
+                    [candidate, candidate],
+                )
             )
-        )
+            if found:
+                break
         if not found:
             raise PostNotFound(f"no post with id or link {key!r} in {self.root}")
         post_id, path = found[0]
@@ -205,6 +210,16 @@ class Archive:
         }
 
 
+def _link_variants(key: str) -> list[str]:
+    """``key`` as given, then as the archive writes links: no fragment or query, https."""
+    variants = [key.strip()]
+    bare = variants[0].split("#", 1)[0].split("?", 1)[0]
+    variants.append(bare)
+    if bare.startswith("http://"):
+        variants.append("https://" + bare[len("http://") :])
+    return list(dict.fromkeys(variants))
+
+
 def _aware(value: datetime, name: str) -> datetime:
     if value.tzinfo is None:
         raise ValueError(f"{name} must be timezone-aware, got {value!r}")
@@ -230,7 +245,7 @@ def snippet(post: Post, query: str, context: int = SNIPPET_CONTEXT) -> str:
     right = min(len(text), start + length + context)
     return (
         ("…" if left > 0 else "")
-        + text[left:start]
+        + text[left:start].lstrip()
         + "["
         + text[start : start + length]
         + "]"

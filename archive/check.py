@@ -96,8 +96,9 @@ def check(
         wrong = sorted(key for key, value in want.items() if row.get(key) != value)
         if wrong:
             problems.append(Problem("row_mismatch", relpath, "columns " + ", ".join(wrong)))
+    broken = {p.path for p in problems if p.kind == "broken_post"}
     for post_id, row in sorted(rows.items()):
-        if post_id not in seen:
+        if post_id not in seen and row["path"] not in broken:
             problems.append(Problem("missing_file", row["path"], f"id {post_id}"))
     order = list(KINDS)
     return sorted(problems, key=lambda p: (order.index(p.kind), p.path))

@@ -67,8 +67,10 @@ def output_options(func: F) -> F:
 def filter_options(func: F) -> F:
     """Add the filters of ``list`` and ``export``."""
     options = [
-        click.option("--since", metavar="DATE", help="From this time on (see below)."),
-        click.option("--until", metavar="DATE", help="Before this time (exclusive)."),
+        click.option(
+            "--since", metavar="DATE", help="From this time on: YYYY-MM-DD (Beijing) or ISO 8601."
+        ),
+        click.option("--until", metavar="DATE", help="Before this time (exclusive), as --since."),
         click.option("--feed", help="Only posts of this feed (its name)."),
         click.option("--source", help="Only posts of this original publisher, e.g. 新京报."),
         click.option("--category", help="Only posts with this category."),
@@ -137,8 +139,14 @@ def _cut(text: str, limit: int) -> str:
     return "".join(out) + "…"
 
 
-def emit(rows: list[dict[str, Any]], columns: Sequence[str], fmt: str | None) -> None:
-    """Print ``rows`` as a table of ``columns`` (default), JSON, JSON lines or CSV."""
+def emit(
+    rows: list[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: str | None,
+    fields: Sequence[str] = (),
+) -> None:
+    """Print ``rows`` as a table of ``columns`` (default), JSON, JSON lines or CSV (with a
+    header of ``fields``, or of the rows' keys, even when there is no row)."""
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     elif fmt == "nl":
@@ -146,14 +154,19 @@ def emit(rows: list[dict[str, Any]], columns: Sequence[str], fmt: str | None) ->
             click.echo(json.dumps(row, ensure_ascii=False))
     elif fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else list(columns))
+        writer = csv.DictWriter(
+            buffer, fieldnames=list(rows[0]) if rows else list(fields or columns)
+        )
         writer.writeheader()
         for row in rows:
             writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, list) else v
                              for k, v in row.items()})  # fmt: skip
         click.echo(buffer.getvalue(), nl=False)
     else:
-        table = [[_cut(str(row.get(c, "")), 60) for c in columns] for row in rows]
+        table = [
+            [_cut(str(row.get(c, "")), 90 if c == "snippet" else 60) for c in columns]
+            for row in rows
+        ]
         widths = [max([_width(c)] + [_width(r[i]) for r in table]) for i, c in enumerate(columns)]
 
         def line(cells: Sequence[str]) -> str:
@@ -169,6 +182,37 @@ def emit(rows: list[dict[str, Any]], columns: Sequence[str], fmt: str | None) ->
 
 def beijing(value: datetime) -> str:
     return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
+#: The fields of a post in --json, --nl and --csv output (post_record's keys).
+RECORD_FIELDS = (
+    "id", "date", "beijing", "title", "link", "feed", "source", "editor", "author",
+    "categories", "tags", "headimg", "updated",
+)  # fmt: skip
+
+
+def row_record(row: dict[str, Any]) -> dict[str, Any]:
+    """An ``articles`` row as the same flat dict as :func:`post_record` (no file read)."""
+    return {
+        "id": row["id"],
+        "date": row["date"],
+        "beijing": beijing(datetime.fromisoformat(row["date"])),
+        "title": row["title"],
+        "link": row["link"],
+        "feed": row["feed"] or "",
+        "source": row["source"] or "",
+        "editor": row["editor"] or "",
+        "author": row["author"] or "",
+        "categories": json.loads(row["categories"] or "[]"),
+        "tags": json.loads(row["tags"] or "[]"),
+        "headimg": row["headimg"] or "",
+        "updated": "",
+    }
+
+
+def plural(count: int, word: str) -> str:
+    """``1 problem``, ``2 problems``."""
+    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 def post_record(post: Post, *, text: bool = False, html: bool = False) -> dict[str, Any]:
@@ -241,10 +285,10 @@ def list_(
       sina-archive list --source 新京报 --limit 5 --json
     """
     with open_archive(root) as archive:
-        posts = archive.posts(
+        rows = archive.rows(
             since=parse_when(since, "--since"), until=parse_when(until, "--until"), **filters
         )
-        emit([post_record(p) for p in posts], ("beijing", "id", "source", "title"), fmt)
+    emit([row_record(r) for r in rows], ("beijing", "id", "source", "title"), fmt, RECORD_FIELDS)
 
 
 @cli.command()
@@ -269,7 +313,7 @@ def show(root: Path, key: str, show_html: bool, version: int | None, fmt: str | 
     with open_archive(root) as archive:
         try:
             post = archive.get(key, version=version)
-        except PostNotFound as exc:
+        except ArchiveError as exc:  # not found, or its file is missing or broken
             raise click.ClickException(str(exc)) from exc
     if fmt:
         emit([post_record(post, text=True, html=show_html)], (), fmt)
@@ -277,6 +321,8 @@ def show(root: Path, key: str, show_html: bool, version: int | None, fmt: str | 
     for name, value in post.front_matter().items():
         if isinstance(value, list):
             value = ", ".join(value)
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
         click.echo(f"{name}: {value}")
     click.echo("")
     click.echo(post.body if show_html else post.text)
@@ -314,7 +360,9 @@ def versions(root: Path, key: str, fmt: str | None) -> None:
 
 @cli.command()
 @click.argument("query")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most N posts."
+)
 @output_options
 @root_option
 def search(root: Path, query: str, limit: int, fmt: str | None) -> None:
@@ -337,7 +385,7 @@ def search(root: Path, query: str, limit: int, fmt: str | None) -> None:
         {**post_record(hit.post), "title_hit": hit.title_hit, "snippet": hit.snippet}
         for hit in hits
     ]
-    emit(rows, ("beijing", "id", "title", "snippet"), fmt)
+    emit(rows, ("beijing", "id", "title", "snippet"), fmt, (*RECORD_FIELDS, "title_hit", "snippet"))
 
 
 @cli.command()
@@ -365,7 +413,8 @@ def export(
             since=parse_when(since, "--since"), until=parse_when(until, "--until"), **filters
         )
         rows = [post_record(p, text=True, html=with_html) for p in posts]
-    emit(rows, ("id",), fmt or "nl")
+    fields = (*RECORD_FIELDS, "text", *(("html",) if with_html else ()))
+    emit(rows, ("id",), fmt or "nl", fields)
 
 
 @cli.command()
@@ -418,7 +467,7 @@ def reindex_(root: Path) -> None:
     for broken in report.broken:
         click.echo(f"{broken.relpath}: {broken.error}", err=True)
     click.echo(
-        f"indexed {report.indexed} posts, removed {report.removed} rows, "
+        f"indexed {plural(report.indexed, 'post')}, removed {plural(report.removed, 'row')}, "
         f"{len(report.broken)} unreadable"
     )
     sys.exit(EXIT_PROBLEMS if report.broken else 0)
@@ -454,7 +503,7 @@ def check_(root: Path, do_repair: bool) -> None:
         raise click.ClickException(str(exc)) from exc
     for problem in problems:
         click.echo(str(problem))
-    click.echo(f"{len(problems)} problems" if problems else "ok: posts and index agree")
+    click.echo(plural(len(problems), "problem") if problems else "ok: posts and index agree")
     sys.exit(EXIT_PROBLEMS if problems else 0)
 
 
@@ -482,7 +531,7 @@ def import_(source: Path, root: Path) -> None:
     for broken in report.broken:
         click.echo(f"{broken.relpath}: {broken.error}", err=True)
     click.echo(
-        f"imported {report.imported} posts, {report.unchanged} unchanged, "
+        f"imported {plural(report.imported, 'post')}, {report.unchanged} unchanged, "
         f"{len(report.broken)} unreadable"
     )
     sys.exit(EXIT_PROBLEMS if report.broken else 0)

@@ -69,8 +69,11 @@ def _term_tokens(term: str) -> list[str]:
             tokens.append(piece)
             continue
         # The index gives every run its edge unigrams, so a run edge inside the term (next to
-        # letters, digits or punctuation) must be matched by that unigram.
-        tokens.extend(_run_tokens(piece, lead=number > 0, trail=number + 1 < len(pieces)))
+        # letters or digits, or to punctuation before more of the term) must be matched by
+        # that unigram; punctuation at the term's own edge ("芯片*") is not part of the match.
+        lead = any(_WORD.search(p) for p in pieces[:number])
+        trail = any(_WORD.search(p) for p in pieces[number + 1 :])
+        tokens.extend(_run_tokens(piece, lead=lead, trail=trail))
     return tokens
 
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -156,7 +157,7 @@ def test_second_crawl_writes_nothing_and_requests_no_article_page(crawled):
     second = crawled["second"]
     assert second.returncode == 0, second.stderr[-3000:]
     feeds, entries, new, unchanged, duplicate, failed, deferred = summary(second)
-    assert (feeds, entries, new, unchanged, duplicate, failed) == (3, 102, 0, 53, 0, 0)
+    assert (feeds, entries, new, unchanged, duplicate, failed) == (3, 102, 0, 26, 27, 0)
     assert deferred == 49  # the 404s wait for their next try (ARCHIVE_RETRY_BACKOFF)
     assert [r for r in crawled["second_requests"] if is_article_page(r[0], r[1])] == []
     feed_statuses = {
@@ -168,6 +169,17 @@ def test_second_crawl_writes_nothing_and_requests_no_article_page(crawled):
     assert snapshot(crawled["root"]) == crawled["before"]
     first_pages = [r for r in crawled["first_requests"] if is_article_page(r[0], r[1])]
     assert len(first_pages) == 26 + 49  # each article page requested once, duplicates not
+
+
+def test_fetching_an_archived_article_again_changes_nothing(crawled, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(crawled["root"], root)
+    before = snapshot(root)
+    url = manifest()["r3_fin_usstock_2026_detail.html"]["url"]
+    with serving() as server:
+        again = run_cli("fetch", url, "--root", str(root), "--connect-to", server.origin, *FAST)
+    assert again.returncode == 0 and summary(again)[2:4] == (0, 1)
+    assert snapshot(root) == before and not (root / "versions").exists()
 
 
 def test_fetch_article_and_non_article_pages(tmp_path):

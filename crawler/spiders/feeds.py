@@ -149,6 +149,7 @@ class FeedsSpider(scrapy.Spider):
         # Entries wait here until every feed is read, so that an article listed by several
         # feeds is requested once, for the feed listed first: the post is the same every run.
         spider.pending = {}
+        spider.listed = set()
         spider.feed_order = {feed.name: number for number, feed in enumerate(spider.feeds)}
         crawler.signals.connect(spider.schedule_pending, signal=signals.spider_idle)
         return spider
@@ -184,6 +185,14 @@ class FeedsSpider(scrapy.Spider):
         stats = self.crawler.stats
         stats.inc_value("entry/seen")
         key = self.url_ids.get(entry.url) or article_id(entry.url)
+        rank = (self.feed_order.get(feed.name, len(self.feed_order)), len(self.listed))
+        if key in self.listed:
+            stats.inc_value("entry/duplicate")  # listed again in this run
+            queued = self.pending.get(key)
+            if queued is not None and rank < queued[0]:  # the feed listed first wins
+                self.pending[key] = (rank, entry, feed, categories)
+            return
+        self.listed.add(key)
         if entry.url in self.known or key in self.known:
             fetched = self.fetch_times.get(key) or ""
             changed = entry.updated is not None and iso_utc(entry.updated) > fetched
@@ -194,19 +203,13 @@ class FeedsSpider(scrapy.Spider):
             logger.info(
                 "fetching %s again: %s", entry.url, "refresh" if self.refresh else "changed"
             )
-        if entry.url in self.blocked:
+        if entry.url in self.blocked and not self.refresh:
             stats.inc_value("entry/deferred")
             return
         if not is_sina_host(urlsplit(entry.url).hostname, self.allowed):
             stats.inc_value("entry/offsite")
             logger.info("not following %s: not on an allowed domain", entry.url)
             return
-        rank = (self.feed_order.get(feed.name, len(self.feed_order)), len(self.pending))
-        queued = self.pending.get(key)
-        if queued is not None:
-            stats.inc_value("entry/duplicate")
-            if queued[0] <= rank:
-                return
         self.pending[key] = (rank, entry, feed, categories)
 
     def schedule_pending(self) -> None:
