@@ -239,6 +239,9 @@ def _drop_empty(container: etree._Element) -> None:
             drop(element)
 
 
+_EDITOR_PARAGRAPHS = etree.XPath(".//p[starts-with(normalize-space(.), '责任编辑')]")
+
+
 def take_editor(container: etree._Element, extra: list[etree._Element] | None = None) -> str:
     """Return the 责任编辑 name of a body and remove its line.
 
@@ -249,7 +252,7 @@ def take_editor(container: etree._Element, extra: list[etree._Element] | None = 
     candidates = list(extra or [])
     for selector in EDITOR:
         candidates += css(selector)(container)
-    candidates += [p for p in container.iter("p") if _text(p).startswith("责任编辑")]
+    candidates += _EDITOR_PARAGRAPHS(container)
     for element in candidates:
         match = _EDITOR.search(_text(element))
         if match:

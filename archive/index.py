@@ -372,22 +372,34 @@ class Index:
         ``title_hit`` (0/1) and ``score``. Raises ValueError for a query with nothing to
         search for."""
         expression = match_expression(query)
-        sql = """
-            select a.*, bm25(articles_fts, 10.0, 1.0) as score,
-              a.rowid in (
-                select rowid from articles_fts where articles_fts match :title_expression
-              ) as title_hit
-            from articles_fts join articles a on a.rowid = articles_fts.rowid
-            where articles_fts match :expression
-            order by title_hit desc, score
-            limit :limit
-        """
-        params = {
-            "expression": expression,
-            "title_expression": "{title} : (" + expression + ")",
-            "limit": limit,
+        ranked = (
+            "select rowid, bm25(articles_fts, 10.0, 1.0) from articles_fts "
+            "where articles_fts match ? order by 2 limit ?"
+        )
+        # Ranking is the costly part (BM25 of every match), so it runs on the FTS table alone
+        # and only the rows shown are read from articles.
+        title = self.db.execute(ranked, ["{title} : (" + expression + ")", limit]).fetchall()
+        hits = {rowid: (1, score) for rowid, score in title}
+        if len(title) < limit:  # title hits come first: a full page of them needs no more
+            for rowid, score in self.db.execute(ranked, [expression, limit + len(title)]):
+                hits.setdefault(rowid, (0, score))
+        order = sorted(hits.items(), key=lambda item: (-item[1][0], item[1][1]))[:limit]
+        if not order:
+            return []
+        marks = ", ".join("?" * len(order))
+        rows = {
+            row["rowid"]: row
+            for row in self.query(
+                f"select rowid, * from articles where rowid in ({marks})", [r for r, _ in order]
+            )
         }
-        return list(self.query(sql, params))
+        results = []
+        for rowid, (title_hit, score) in order:
+            row = rows.get(rowid)
+            if row is not None:
+                row = {k: v for k, v in row.items() if k != "rowid"}
+                results.append({**row, "title_hit": title_hit, "score": score})
+        return results
 
     def query(self, sql: str, params: Any = ()) -> Iterable[dict[str, Any]]:
         """Yield the rows of a read-only SQL query as dicts (``params`` a list or a dict)."""

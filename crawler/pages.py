@@ -56,6 +56,8 @@ _ISO = re.compile(
     r"(Z|[+-]\d{2}:?\d{2})?\s*$"
 )
 _SPACE = re.compile(r"\s+")
+#: Characters of text in an element, white space aside (counted by libxml2, not Python).
+_TEXT_LENGTH = etree.XPath("string-length(translate(normalize-space(.), ' \u3000', ''))")
 #: A video player in the body: a video-only article (k.sina) is kept although it has no text.
 VIDEO_XPATH = ".//video | .//*[@id='Video_Cont'] | .//*[contains(@class, 'video-player')]"
 #: Below this many characters of text (no spaces) a body is empty (an index page, a stub).
@@ -197,18 +199,35 @@ class ArticlePage:
         for selector in selectors:
             yield from css(selector)(root)
 
+    @functools.cached_property
+    def metas(self) -> dict[str, str]:
+        """The page's ``<meta>`` values by ``property``/``name``/``itemprop`` (the first
+        non-empty one of each), read in one pass."""
+        found: dict[str, str] = {}
+        for element in self.tree.iter("meta"):
+            content = (element.get("content") or "").strip()
+            if not content:
+                continue
+            for attr in ("property", "name", "itemprop"):
+                key = element.get(attr)
+                if key and key not in found:
+                    found[key] = content
+        return found
+
     def _meta(self, *keys: str) -> str:
         for key in keys:
-            for attr in ("property", "name", "itemprop"):
-                for element in self.tree.xpath(f"//meta[@{attr}=$key]", key=key):
-                    content = (element.get("content") or "").strip()
-                    if content:
-                        return content
+            if key in self.metas:
+                return self.metas[key]
         return ""
 
     # -- fields ---------------------------------------------------------------------------------
 
     def title(self) -> str:
+        """The headline as published (not ``<title>`` with its ``_新浪财经_新浪网`` suffix)."""
+        return self._title
+
+    @functools.cached_property
+    def _title(self) -> str:
         """The headline as published (not ``<title>`` with its ``_新浪财经_新浪网`` suffix)."""
         for element in self._first(TITLE):
             text = _text(element)
@@ -294,7 +313,7 @@ class ArticlePage:
         """The element holding the article body, or None when the page has none."""
         for selector in BODY:
             for element in css(selector)(self.tree):
-                if len(_text(element)) >= MIN_BODY_CHARS or element.xpath(".//img"):
+                if _TEXT_LENGTH(element) >= MIN_BODY_CHARS or element.xpath(".//img"):
                     return element
         return None
 
@@ -320,10 +339,7 @@ class ArticlePage:
         has_video = bool(container.xpath(VIDEO_XPATH))
         editor = self._take_editor(container)
         body, headimg = clean_body(container, link)
-        cleaned = lxml.html.fragment_fromstring(body or "<p></p>", create_parent="div")
-        if len(_SPACE.sub("", cleaned.text_content())) < MIN_BODY_CHARS and not cleaned.xpath(
-            ".//img"
-        ):
+        if _TEXT_LENGTH(container) < MIN_BODY_CHARS and "<img" not in body:
             if not has_video:
                 raise NotAnArticle("empty_body", f"{self.url}: the article body is empty")
             # A video-only article (k.sina): the player cannot be archived; the post keeps the
@@ -354,4 +370,7 @@ class ArticlePage:
     def _take_editor(self, container: etree._Element) -> str:
         """Return the 责任编辑 name (page-level editor lines first, then the body's) and remove
         that line."""
-        return take_editor(container, list(self._first(EDITOR)))
+        in_body = take_editor(container)
+        if in_body:
+            return in_body
+        return take_editor(container, css(", ".join(EDITOR))(self.tree))

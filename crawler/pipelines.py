@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,11 @@ class StoragePipeline:
     Takes the archive's crawl lock unless ``ARCHIVE_LOCK_HELD`` says the caller holds it
     (raises LockedError at open then). An article met twice in one run (two feeds, two URLs)
     is stored once.
+
+    Index rows are committed in batches (every ``ARCHIVE_COMMIT_EVERY`` items or
+    ``ARCHIVE_COMMIT_SECONDS`` seconds, and at the end): a post's file is always on disk before
+    its row commits, so a crash leaves at most posts whose row is not committed yet, which the
+    next run stores again (unchanged files are not rewritten).
     """
 
     def __init__(
@@ -119,8 +125,14 @@ class StoragePipeline:
         lock_held: bool,
         backoff: float = 3600.0,
         transient_backoff: float = 300.0,
+        commit_every: int = 50,
+        commit_seconds: float = 2.0,
     ) -> None:
         self.root = root
+        self.commit_every = commit_every
+        self.commit_seconds = commit_seconds
+        self._uncommitted = 0
+        self._batch_started = 0.0
         self.backoff = backoff
         self.transient_backoff = transient_backoff
         self.stats = stats
@@ -139,6 +151,8 @@ class StoragePipeline:
             lock_held=settings.getbool("ARCHIVE_LOCK_HELD"),
             backoff=settings.getfloat("ARCHIVE_RETRY_BACKOFF"),
             transient_backoff=settings.getfloat("ARCHIVE_RETRY_BACKOFF_TRANSIENT"),
+            commit_every=settings.getint("ARCHIVE_COMMIT_EVERY", 50),
+            commit_seconds=settings.getfloat("ARCHIVE_COMMIT_SECONDS", 2.0),
         )
         pipeline.crawler = crawler
         return pipeline
@@ -154,7 +168,13 @@ class StoragePipeline:
         self.index = Index.for_root(self.root)
 
     def close_spider(self, spider: Spider | None = None) -> None:
+        """Commit the last batch, record the run in ``runs``, close the index, release the
+        lock."""
         if self.index:
+            try:
+                self._commit()
+            except sqlite3.Error as exc:
+                self._stop_run(exc)
             stats = self.stats.get_stats()
             summary = CrawlSummary.from_stats(stats)
             started = stats.get("start_time")
@@ -176,8 +196,19 @@ class StoragePipeline:
         if self.lock:
             self.lock.release()
 
-    def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+    def _commit(self) -> None:
         assert self.index is not None
+        if self.index.db.conn.in_transaction:
+            self.index.db.conn.commit()
+        self._uncommitted = 0
+
+    def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        """Store a post, record a failure or a feed poll (see the class docstring). Raises
+        DropItem for an unsafe path, and for a write that failed (the crawl then stops)."""
+        assert self.index is not None
+        if not self.index.db.conn.in_transaction:
+            self.index.db.conn.execute("begin")
+            self._batch_started = time.monotonic()
         try:
             if isinstance(item, FeedPolled):
                 newest = iso_utc(item.newest) if item.newest else ""
@@ -193,6 +224,12 @@ class StoragePipeline:
         except (ArchiveError, sqlite3.Error) as exc:
             self._stop_run(exc)
             raise DropItem(f"cannot write the archive: {exc}") from exc
+        self._uncommitted += 1
+        if (
+            self._uncommitted >= self.commit_every
+            or time.monotonic() - self._batch_started >= self.commit_seconds
+        ):
+            self._commit()
         return item
 
     def _record_failure(self, item: PageFailure) -> None:

@@ -27,6 +27,8 @@ ARCHIVE_RETRY_BACKOFF = 3600  # seconds before a failed URL (404, no article …
 ARCHIVE_RETRY_BACKOFF_TRANSIENT = 300  # the same for transient failures (5xx, 429, timeouts)
 ARCHIVE_FEED_STALE_AFTER = 86400  # seconds; a feed whose newest entry is older is reported stale
 # (0: never)
+ARCHIVE_COMMIT_EVERY = 50  # index rows committed together (posts are on disk before their rows)
+ARCHIVE_COMMIT_SECONDS = 2.0  # seconds; a batch of rows is committed at least this often
 ARCHIVE_ALLOWED_DOMAINS = [  # article pages are followed only on these domains (and subdomains)
     "sina.com.cn",
     "sina.cn",
@@ -55,6 +57,7 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,  # retries wait (Retry-After, backoff)
 }
+COOKIES_ENABLED = False  # articles and feeds need no cookies: none are kept or sent
 HTTPPROXY_ENABLED = True  # http_proxy / https_proxy / no_proxy from the environment are honoured
 
 # --- conditional GET of feeds (HTTP cache, RFC 2616 rules) ---------------------------------------
