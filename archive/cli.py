@@ -38,7 +38,8 @@ T = TypeVar("T")
 
 DEFAULT_ROOT = "data"
 EXIT_PROBLEMS = 1
-EXIT_LOCKED = 75
+EXIT_WRITE_FAILED = 74  # EX_IOERR: the archive cannot be written
+EXIT_LOCKED = 75  # EX_TEMPFAIL: another process holds the archive's lock
 
 
 def root_option(func: F) -> F:
@@ -253,7 +254,8 @@ def with_progress(label: str) -> Callable[[Sequence[T]], Iterable[T]]:
 
 
 def locked(root: Path) -> CrawlLock:
-    """Take the archive's lock for a command that writes, or exit 75."""
+    """Take the archive's lock for a command that writes: exit 75 when another process holds
+    it, 74 when the lock file cannot be made (a read-only or full disk)."""
     lock = CrawlLock(root)
     try:
         lock.acquire()
@@ -261,8 +263,17 @@ def locked(root: Path) -> CrawlLock:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_LOCKED)
     except (ArchiveError, sqlite3.Error) as exc:
-        raise click.ClickException(str(exc)) from exc
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_WRITE_FAILED)
     return lock
+
+
+def finish(broken: Sequence[Any], summary: str) -> None:
+    """List the files that could not be read (stderr), print the summary, exit 1 if any."""
+    for item in broken:
+        click.echo(f"{item.relpath}: {item.error}", err=True)
+    click.echo(summary)
+    sys.exit(EXIT_PROBLEMS if broken else 0)
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -464,13 +475,11 @@ def reindex_(root: Path) -> None:
         raise click.ClickException(str(exc)) from exc
     finally:
         lock.release()
-    for broken in report.broken:
-        click.echo(f"{broken.relpath}: {broken.error}", err=True)
-    click.echo(
+    finish(
+        report.broken,
         f"indexed {plural(report.indexed, 'post')}, removed {plural(report.removed, 'row')}, "
-        f"{len(report.broken)} unreadable"
+        f"{len(report.broken)} unreadable",
     )
-    sys.exit(EXIT_PROBLEMS if report.broken else 0)
 
 
 @cli.command("check")
@@ -528,13 +537,11 @@ def import_(source: Path, root: Path) -> None:
         raise click.ClickException(str(exc)) from exc
     finally:
         lock.release()
-    for broken in report.broken:
-        click.echo(f"{broken.relpath}: {broken.error}", err=True)
-    click.echo(
+    finish(
+        report.broken,
         f"imported {plural(report.imported, 'post')}, {report.unchanged} unchanged, "
-        f"{len(report.broken)} unreadable"
+        f"{len(report.broken)} unreadable",
     )
-    sys.exit(EXIT_PROBLEMS if report.broken else 0)
 
 
 def main() -> None:

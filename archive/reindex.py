@@ -44,7 +44,7 @@ def reindex(
     with Index.for_root(root) as index, index.batch():
         # One transaction: a reindex that is interrupted leaves the old index as it was.
         index.reset_fts()
-        seen: dict[str, PostFile] = {}
+        seen: dict[str, str] = {}  # id -> relpath: nothing more, so memory stays flat
         _index_posts(index, root, progress, seen, report)
         for post_id in sorted(index.article_ids() - set(seen)):
             index.forget_article(post_id)
@@ -56,7 +56,7 @@ def _index_posts(
     index: Index,
     root: Path,
     progress: Callable[[Sequence[Path]], Iterable[Path]],
-    seen: dict[str, PostFile],
+    seen: dict[str, str],
     report: ReindexReport,
 ) -> None:
     """Index every post file under ``root`` (in the caller's transaction). Of two files with
@@ -69,22 +69,23 @@ def _index_posts(
             report.broken.append(BrokenPost(path.relative_to(root).as_posix(), str(exc)))
             continue
         post = stored.post
-        first = seen.get(post.id)
+        first_path = seen.get(post.id)
         previous = None
-        if first is not None:
+        if first_path is not None:
+            first = read_post_file(root / first_path, root)
             if not _in_place(stored) or _in_place(first):
                 report.broken.append(
-                    BrokenPost(stored.relpath, f"same id as {first.relpath}: not indexed")
+                    BrokenPost(stored.relpath, f"same id as {first_path}: not indexed")
                 )
                 continue
-            report.broken.append(BrokenPost(first.relpath, f"same id as {stored.relpath}"))
+            report.broken.append(BrokenPost(first_path, f"same id as {stored.relpath}"))
             previous = (first.post.title, first.post.text)
             report.indexed -= 1
         row = article_row(post, relpath=stored.relpath, sha256=stored.sha256)
         index.upsert_article(
             row, text=post.text, previous=previous, fresh_fts=previous is None, now=now
         )
-        seen[post.id] = stored
+        seen[post.id] = stored.relpath
         report.indexed += 1
 
 

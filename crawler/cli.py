@@ -14,12 +14,10 @@ from urllib.parse import urlsplit
 
 import click
 
-from archive.cli import cli, root_option
-from archive.errors import ArchiveError, LockedError
-from archive.lock import CrawlLock
+from archive.cli import cli, locked, root_option
+from archive.errors import ArchiveError
 from crawler.feeds import FeedConfigError, select_feeds
 from crawler.run import (
-    EXIT_LOCKED,
     EXIT_NOTHING_FETCHED,
     EXIT_USAGE,
     EXIT_WRITE_FAILED,
@@ -93,15 +91,7 @@ def _run(spider: str, root: Path, settings: dict[str, Any], opts: dict[str, Any]
             settings[name] = coerce_setting(name, value)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="-s") from exc
-    lock = CrawlLock(root)
-    try:
-        lock.acquire()
-    except LockedError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_LOCKED)
-    except ArchiveError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_WRITE_FAILED)
+    lock = locked(root)
     try:
         stats = run_spider(spider, settings, verbose=opts["verbose"])
     except FeedConfigError as exc:

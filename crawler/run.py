@@ -13,7 +13,6 @@ EXIT_SOME_FAILED = 1  # some feeds or entries failed (see the failures table); t
 EXIT_USAGE = 2  # bad command line or feeds file
 EXIT_NOTHING_FETCHED = 3  # nothing could be fetched at all (network down, every feed failed)
 EXIT_WRITE_FAILED = 74  # the archive could not be written (disk full, read-only): EX_IOERR
-EXIT_LOCKED = 75  # another crawl holds the archive's lock (EX_TEMPFAIL: cron retries later)
 
 
 @dataclass(frozen=True)
