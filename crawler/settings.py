@@ -27,6 +27,7 @@ ARCHIVE_RETRY_BACKOFF = 3600  # seconds before a failed URL (404, no article …
 ARCHIVE_RETRY_BACKOFF_TRANSIENT = 300  # the same for transient failures (5xx, 429, timeouts)
 ARCHIVE_FEED_STALE_AFTER = 86400  # seconds; a feed whose newest entry is older is reported stale
 # (0: never)
+ARCHIVE_SCHEDULE_CHUNK = 500  # article requests handed to Scrapy at a time (memory stays flat)
 ARCHIVE_COMMIT_EVERY = 50  # index rows committed together (posts are on disk before their rows)
 ARCHIVE_COMMIT_SECONDS = 2.0  # seconds; a batch of rows is committed at least this often
 ARCHIVE_ALLOWED_DOMAINS = [  # article pages are followed only on these domains (and subdomains)

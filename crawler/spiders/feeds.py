@@ -149,6 +149,8 @@ class FeedsSpider(scrapy.Spider):
         # Entries wait here until every feed is read, so that an article listed by several
         # feeds is requested once, for the feed listed first: the post is the same every run.
         spider.pending = {}
+        spider.queue = []
+        spider.chunk = max(1, settings.getint("ARCHIVE_SCHEDULE_CHUNK", 500))
         spider.listed = set()
         spider.feed_order = {feed.name: number for number, feed in enumerate(spider.feeds)}
         crawler.signals.connect(spider.schedule_pending, signal=signals.spider_idle)
@@ -213,12 +215,16 @@ class FeedsSpider(scrapy.Spider):
         self.pending[key] = (rank, entry, feed, categories)
 
     def schedule_pending(self) -> None:
-        """On idle: request the queued article pages, in feed order; keep the spider open."""
-        if not self.pending:
+        """On idle: request the next ``ARCHIVE_SCHEDULE_CHUNK`` queued article pages, in feed
+        order, and keep the spider open. Requests are made a chunk at a time so that memory
+        does not grow with the number of entries."""
+        if self.pending:
+            self.queue = sorted(self.pending.values(), key=lambda item: item[0])
+            self.pending = {}
+        if not self.queue:
             return
-        queued = sorted(self.pending.values(), key=lambda item: item[0])
-        self.pending = {}
-        for _, entry, feed, categories in queued:
+        chunk, self.queue = self.queue[: self.chunk], self.queue[self.chunk :]
+        for _, entry, feed, categories in chunk:
             self.crawler.engine.crawl(self.article_request(entry, feed, categories))
         raise DontCloseSpider
 
