@@ -268,6 +268,18 @@ def locked(root: Path) -> CrawlLock:
     return lock
 
 
+def run_locked(root: Path, work: Callable[[], T]) -> T:
+    """Run ``work()`` holding the archive's lock (see :func:`locked`); library errors become
+    ``Error: …`` with exit code 1."""
+    lock = locked(root)
+    try:
+        return work()
+    except (ArchiveError, sqlite3.Error) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        lock.release()
+
+
 def finish(broken: Sequence[Any], summary: str) -> None:
     """List the files that could not be read (stderr), print the summary, exit 1 if any."""
     for item in broken:
@@ -468,13 +480,7 @@ def reindex_(root: Path) -> None:
     """
     if not (root / "posts").is_dir():
         raise click.ClickException(f"no posts to index under {root}")
-    lock = locked(root)
-    try:
-        report = reindex(root, progress=with_progress("indexing posts"))
-    except (ArchiveError, sqlite3.Error) as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        lock.release()
+    report = run_locked(root, lambda: reindex(root, progress=with_progress("indexing posts")))
     finish(
         report.broken,
         f"indexed {plural(report.indexed, 'post')}, removed {plural(report.removed, 'row')}, "
@@ -501,12 +507,8 @@ def check_(root: Path, do_repair: bool) -> None:
     try:
         problems = check(root, progress=with_progress("checking posts"))
         if problems and do_repair:
-            lock = locked(root)
-            try:
-                for action in repair(root, problems):
-                    click.echo(action)
-            finally:
-                lock.release()
+            for action in run_locked(root, lambda: repair(root, problems)):
+                click.echo(action)
             problems = check(root)
     except (ArchiveError, sqlite3.Error) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -530,13 +532,9 @@ def import_(source: Path, root: Path) -> None:
     Example:
       sina-archive import ~/blog/source/_posts --root data
     """
-    lock = locked(root)
-    try:
-        report = import_tree(source, root, progress=with_progress("importing posts"))
-    except (ArchiveError, sqlite3.Error) as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        lock.release()
+    report = run_locked(
+        root, lambda: import_tree(source, root, progress=with_progress("importing posts"))
+    )
     finish(
         report.broken,
         f"imported {plural(report.imported, 'post')}, {report.unchanged} unchanged, "
