@@ -117,6 +117,7 @@ def parse_when(value: str | None, name: str) -> datetime | None:
 
 
 def open_archive(root: Path) -> Archive:
+    """Open the archive at ``root`` for reading, or fail with ``Error: …`` (exit 1)."""
     try:
         return Archive(root)
     except (ArchiveError, sqlite3.Error) as exc:
@@ -182,6 +183,7 @@ def emit(
 
 
 def beijing(value: datetime) -> str:
+    """``YYYY-MM-DD HH:MM`` in Beijing time, for tables."""
     return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
 
 

@@ -27,5 +27,6 @@ def escape_fts(query: str) -> str:
 
 @hookimpl(trylast=True)
 def prepare_connection(conn) -> None:  # type: ignore[no-untyped-def]
+    """Register :func:`escape_fts` on every connection Datasette opens (all its databases)."""
     # trylast: runs after Datasette's own prepare_connection, so this escape_fts wins.
     conn.create_function("escape_fts", 1, escape_fts)

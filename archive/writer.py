@@ -35,10 +35,12 @@ def write_atomic(path: Path, data: bytes) -> None:
     an existing file at ``path`` is left as it was.
     """
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        created = _make_folders(path.parent)
         fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".part", dir=path.parent)
     except OSError as exc:
         raise ArchiveError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    for folder in created:  # a new day folder is durable only once its parent's entry is
+        _fsync_dir(folder.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -51,6 +53,17 @@ def write_atomic(path: Path, data: bytes) -> None:
             os.unlink(tmp)
         raise ArchiveError(f"cannot write {path}: {exc.strerror or exc}") from exc
     _fsync_dir(path.parent)
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; return the ones created, outermost first."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for new in reversed(missing):
+        new.mkdir(exist_ok=True)
+    return list(reversed(missing))
 
 
 def _fsync_dir(folder: Path) -> None:

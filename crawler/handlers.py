@@ -32,6 +32,7 @@ class ConnectToDownloadHandler(HTTP11DownloadHandler):
         self.scheme, self.netloc = parts.scheme, parts.netloc
 
     async def download_request(self, request: Request) -> Response:
+        """Download ``request`` from the origin; the response carries the real URL."""
         real = urlsplit(request.url)
         target = urlunsplit((self.scheme, self.netloc, real.path or "/", real.query, ""))
         headers = request.headers.copy()

@@ -71,6 +71,9 @@ class BackoffRetryMiddleware(RetryMiddleware):
     async def process_response(  # type: ignore[override]
         self, request: Request, response: Response, spider: object = None
     ) -> Request | Response:
+        """Retry a retryable status after ``Retry-After`` or the backoff; return the response
+        (a failure for the spider) when retries are spent or the server asks too long a wait,
+        noting that wait in ``request.meta["retry_after"]`` (seconds)."""
         if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
             return response
         delay = retry_after_seconds(response.headers.get("Retry-After"))
@@ -90,6 +93,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
     async def process_exception(  # type: ignore[override]
         self, request: Request, exception: Exception, spider: object = None
     ) -> Request | Response | None:
+        """Retry a download error (timeout, lost connection …) after the backoff."""
         if not isinstance(exception, self.exceptions_to_retry) or request.meta.get("dont_retry"):
             return None
         retry = self._retry(request, exception)

@@ -91,6 +91,8 @@ class PostPipeline:
         return cls(crawler.stats)
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        """Return a PostItem for an ArticleItem (other items unchanged); raise DropItem for
+        an unsafe id or a naive time."""
         if not isinstance(item, ArticleItem):
             return item
         try:
@@ -158,6 +160,8 @@ class StoragePipeline:
         return pipeline
 
     def open_spider(self, spider: Spider | None = None) -> None:
+        """Take the lock (unless held), sweep temp files of a killed crawl, open the index.
+        Raises LockedError when another crawl holds the lock."""
         crawler = getattr(self, "crawler", None)
         self.spider_name = getattr(getattr(crawler, "spider", None), "name", "") or ""
         if self.lock:

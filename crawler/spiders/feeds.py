@@ -118,6 +118,8 @@ class FeedsSpider(scrapy.Spider):
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
+        """Put the HTTP cache under ``<root>/.cache/http`` and, with ``ARCHIVE_CONNECT_TO``,
+        use :class:`crawler.handlers.ConnectToDownloadHandler` for http and https."""
         super().update_settings(settings)
         root = Path(settings.get("ARCHIVE_ROOT") or "data").resolve()
         if not settings.get("HTTPCACHE_DIR"):
@@ -130,6 +132,9 @@ class FeedsSpider(scrapy.Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FeedsSpider:
+        """Read the settings once: the root, the allowed domains, the feeds, and what the
+        index already knows (archived ids and URLs, failures waiting for their next try).
+        Raises FeedConfigError for a bad feeds file or feed name."""
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         spider.root = Path(settings.get("ARCHIVE_ROOT"))
@@ -139,13 +144,15 @@ class FeedsSpider(scrapy.Spider):
         spider.stale_after = settings.getfloat("ARCHIVE_FEED_STALE_AFTER")
         spider.configure(settings)
         spider.refresh = settings.getbool("ARCHIVE_REFRESH")
-        with Index.for_root(spider.root) as index:
-            spider.known = index.known_keys()
-            spider.fetch_times = index.fetch_times()
-            spider.url_ids = index.url_ids()
-            spider.blocked = index.blocked_urls(
-                max_attempts=settings.getint("ARCHIVE_RETRY_MAX_ATTEMPTS")
-            )
+        spider.known, spider.fetch_times, spider.url_ids, spider.blocked = set(), {}, {}, set()
+        if (spider.root / "index.db").is_file():  # read only: the pipeline holds the writes
+            with Index.for_root(spider.root, readonly=True) as index:
+                spider.known = index.known_keys()
+                spider.fetch_times = index.fetch_times()
+                spider.url_ids = index.url_ids()
+                spider.blocked = index.blocked_urls(
+                    max_attempts=settings.getint("ARCHIVE_RETRY_MAX_ATTEMPTS")
+                )
         # Entries wait here until every feed is read, so that an article listed by several
         # feeds is requested once, for the feed listed first: the post is the same every run.
         spider.pending = {}

@@ -37,6 +37,7 @@ class FetchSpider(FeedsSpider):
     name = "fetch"
 
     def configure(self, settings: BaseSettings) -> None:
+        """Take the URLs of ``ARCHIVE_FETCH_URLS``; no feeds file is read."""
         self.urls = settings.getlist("ARCHIVE_FETCH_URLS")
         self.feeds = []
 
