@@ -223,6 +223,7 @@ class Index:
                     "entries": int,
                     "new": int,
                     "unchanged": int,
+                    "duplicate": int,
                     "failed": int,
                     "deferred": int,
                     "exit_code": int,
@@ -481,7 +482,7 @@ class Index:
     def record_run(self, run: dict[str, Any]) -> None:
         """Append one row to ``runs`` (keys as the table's columns, ``id`` left out)."""
         with self.transaction():
-            self.db["runs"].insert(run)
+            self.db["runs"].insert(run, alter=True)
 
     def rows(self, table: str) -> Iterable[dict[str, Any]]:
         """Yield every row of ``table`` (for tests and tools)."""

@@ -212,14 +212,15 @@ def measure_scale(factory: PageFactory, count: int, work: Path) -> dict:
                     began = time.perf_counter()
                     archive.search(query, limit=20)
                     timings[kind].append((time.perf_counter() - began) * 1000)
-        day = factory.published(count // 2).astimezone(BEIJING).replace(hour=0, minute=0, second=0)
-        lists = []
-        listed = 0
-        for offset in range(5):
-            since = day - timedelta(days=offset)
+        newest = factory.published(0).astimezone(BEIJING).replace(hour=0, minute=0, second=0)
+        span = (factory.published(0) - factory.published(count - 1)).days  # whole days covered
+        lists, counts = [], []
+        for offset in range(1, max(2, min(6, span))):  # full days inside the archive
+            since = newest - timedelta(days=offset)
             began = time.perf_counter()
-            listed = len(list(archive.posts(since=since, until=since + timedelta(days=1))))
+            counts.append(len(list(archive.posts(since=since, until=since + timedelta(days=1)))))
             lists.append((time.perf_counter() - began) * 1000)
+        listed = int(statistics.median(counts))
     check = run_measured([*cli, "check", "--root", str(root)])
     everything = timings["two"] + timings["long"]
     posts = folder_bytes(root / "posts")

@@ -55,8 +55,8 @@ def _settings_options(func: Any) -> Any:
             "-q",
             "--quiet",
             is_flag=True,
-            help="Print nothing when nothing failed (for cron); failures and the summary line "
-            "still show.",
+            help="For cron: print the summary line only when something failed; warnings "
+            "(failures, empty or stale feeds) still go to stderr.",
         ),
         root_option,
     ]

@@ -191,6 +191,7 @@ class StoragePipeline:
                     "entries": summary.entries,
                     "new": summary.new,
                     "unchanged": summary.unchanged,
+                    "duplicate": summary.duplicate,
                     "failed": summary.failed,
                     "deferred": summary.deferred,
                     "exit_code": summary.exit_code(),

@@ -68,14 +68,12 @@ class CrawlSummary:
         return EXIT_OK
 
 
-class _OneLineErrors(logging.Filter):
-    """Drop the traceback of expected download errors (a robots.txt that could not be fetched
-    is logged with one, at ERROR): cron mail gets one line per failure, not forty."""
+class _RobotsErrors(logging.Filter):
+    """Drop Scrapy's report of a robots.txt that could not be fetched (an ERROR with a
+    traceback): the request it guarded fails too, and the spider reports that failure once."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.exc_info = None
-        record.exc_text = None
-        return True
+        return record.levelno >= logging.CRITICAL
 
 
 def project_settings() -> Any:
@@ -128,7 +126,7 @@ def run_spider(spider: str, settings: dict[str, Any], *, verbose: bool = False) 
     """
     from scrapy.crawler import CrawlerProcess
 
-    logging.getLogger("scrapy.downloadermiddlewares.robotstxt").addFilter(_OneLineErrors())
+    logging.getLogger("scrapy.downloadermiddlewares.robotstxt").addFilter(_RobotsErrors())
     if verbose:
         log_our_info()
     project = project_settings()

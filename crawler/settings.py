@@ -51,6 +51,7 @@ DOWNLOAD_MAXSIZE = 20 * 1024 * 1024  # bytes; larger responses are dropped
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024  # bytes; larger responses are logged
 RETRY_ENABLED = True
 RETRY_TIMES = 2  # extra tries of a request that failed transiently (5xx, 429, timeouts)
+RETRY_GIVE_UP_LOG_LEVEL = "DEBUG"  # the spider reports each failure itself, once (WARNING)
 ARCHIVE_RETRY_BACKOFF_BASE = 1.0  # seconds before the first retry within a run; doubles each time
 ARCHIVE_RETRY_BACKOFF_MAX = 30.0  # seconds; the longest wait before a retry within a run
 ARCHIVE_RETRY_AFTER_MAX = 60.0  # seconds; a longer Retry-After is left to a later run

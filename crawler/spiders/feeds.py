@@ -354,6 +354,8 @@ class FeedsSpider(scrapy.Spider):
         feed: FeedConfig | None = request.meta.get("feed")
         reason = failure_reason(failure)
         self._count_response(failure)
+        if request.meta.get("fetch_url"):
+            self.crawler.stats.inc_value("entry/seen")
         self.crawler.stats.inc_value("article/failed")
         self.crawler.stats.inc_value(f"article/dropped/{reason}")
         requested = (request.meta.get("redirect_urls") or [request.url])[0]

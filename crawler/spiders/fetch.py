@@ -50,7 +50,7 @@ class FetchSpider(FeedsSpider):
                 callback=self.parse_any,
                 errback=self.article_failed,
                 dont_filter=True,
-                meta={"allow_offsite": True, "dont_cache": True},
+                meta={"allow_offsite": True, "dont_cache": True, "fetch_url": True},
             )
 
     def parse_any(self, response: Response) -> Iterator[Any]:
@@ -61,4 +61,5 @@ class FetchSpider(FeedsSpider):
             response.meta["feed"] = FeedConfig(name=response.url, url=response.url)
             yield from self.parse_feed(response)
         else:
+            self.crawler.stats.inc_value("entry/seen")  # a URL given by hand is an entry
             yield from self.parse_article(response)
