@@ -545,8 +545,13 @@ def import_(source: Path, root: Path) -> None:
 
 
 def main() -> None:
-    """Entry point for the read-only commands alone (no crawl)."""
+    """Entry point for the reading and maintenance commands alone, without Scrapy:
+    ``python -m archive.cli list``."""
     cli(prog_name="sina-archive")
+
+
+if __name__ == "__main__":
+    main()
 
 
 __all__ = ["cli", "emit", "main", "root_option"]

@@ -124,13 +124,13 @@ class Index:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self.db = sqlite_utils.Database(conn)
             if readonly:
-                if not self.db["articles"].exists():
+                if not self.db.table("articles").exists():
                     raise ArchiveError(f"{self.path} is not an archive index (no articles table)")
                 return
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-            conn.isolation_level = ""  # back to the module's implicit transactions
+            conn.isolation_level = "DEFERRED"  # back to the module's implicit transactions
             self._ensure_schema()
         except (sqlite3.Error, OSError) as exc:
             raise ArchiveError(f"cannot open index {self.path}: {exc}") from exc
@@ -168,12 +168,12 @@ class Index:
             self._create_tables()
 
     def _create_tables(self) -> None:
-        articles = self.db["articles"]
+        articles = self.db.table("articles")
         if not articles.exists():
             articles.create(ARTICLE_COLUMNS, pk="id", not_null={"link", "title", "date", "path"})
             articles.create_index(["link"])
             articles.create_index(["date"])
-        failures = self.db["failures"]
+        failures = self.db.table("failures")
         if not failures.exists():
             failures.create(
                 {
@@ -188,15 +188,15 @@ class Index:
                 },
                 pk="url",
             )
-        entry_urls = self.db["entry_urls"]
+        entry_urls = self.db.table("entry_urls")
         if not entry_urls.exists():
             entry_urls.create({"url": str, "id": str}, pk="url")
-        if not self.db["articles_fts"].exists():
+        if not self.db.table("articles_fts").exists():
             self.db.execute(
                 "create virtual table articles_fts using fts5("
                 "title, text, content=[articles], tokenize='unicode61')"
             )
-        feeds = self.db["feeds"]
+        feeds = self.db.table("feeds")
         if not feeds.exists():
             feeds.create(
                 {
@@ -208,10 +208,10 @@ class Index:
                 },
                 pk="name",
             )
-        meta = self.db["meta"]
+        meta = self.db.table("meta")
         if not meta.exists():
             meta.create({"key": str, "value": str}, pk="key")
-        runs = self.db["runs"]
+        runs = self.db.table("runs")
         if not runs.exists():
             runs.create(
                 {
@@ -415,7 +415,7 @@ class Index:
 
     def count_articles(self) -> int:
         """Return the number of rows in ``articles``."""
-        return self.db["articles"].count
+        return self.db.table("articles").count
 
     # -- failures ----------------------------------------------------------------------------
 
@@ -459,13 +459,13 @@ class Index:
 
     def failures(self) -> list[dict[str, Any]]:
         """Return all failure rows, most recent first."""
-        return list(self.db["failures"].rows_where(order_by="last_try desc"))
+        return list(self.db.table("failures").rows_where(order_by="last_try desc"))
 
     def record_feed(self, name: str, url: str, *, entries: int, newest: str = "") -> None:
         """Remember a feed read without error (``newest`` ISO 8601 UTC, or ``""``) and forget
         its earlier failure, if any."""
         with self.transaction():
-            self.db["feeds"].upsert(
+            self.db.table("feeds").upsert(
                 {
                     "name": name,
                     "url": url,
@@ -482,8 +482,8 @@ class Index:
     def record_run(self, run: dict[str, Any]) -> None:
         """Append one row to ``runs`` (keys as the table's columns, ``id`` left out)."""
         with self.transaction():
-            self.db["runs"].insert(run, alter=True)
+            self.db.table("runs").insert(run, alter=True)
 
     def rows(self, table: str) -> Iterable[dict[str, Any]]:
         """Yield every row of ``table`` (for tests and tools)."""
-        return self.db[table].rows
+        return self.db.table(table).rows
