@@ -263,8 +263,12 @@ class Index:
         previous: tuple[str, str] | None = None,
         now: str | None = None,
         fresh_fts: bool = False,
+        tokens: tuple[str, str] | None = None,
     ) -> None:
         """Insert or replace the row for ``row['id']`` and its full-text entry.
+
+        ``tokens`` gives the title's and the text's :func:`archive.fts.index_tokens` when the
+        caller made them already (then ``text`` is not used).
 
         ``fresh_fts`` says the FTS index holds no entry for the row (a rebuild after
         :meth:`reset_fts`), so none is removed.
@@ -295,7 +299,9 @@ class Index:
                     self.set_meta("fts_dirty", "1")
                 else:
                     self._fts_delete(rowid, *previous)
-            self._fts_insert(rowid, row["title"], text)
+            if tokens is None:
+                tokens = (index_tokens(row["title"]), index_tokens(text))
+            self._fts_insert(rowid, tokens)
             self.db.execute("delete from failures where url = ?", [row["link"]])
 
     def touch(self, post_id: str, now: str | None = None) -> None:
@@ -335,10 +341,9 @@ class Index:
             self.db.execute("delete from articles where id = ?", [post_id])
             self.db.execute("delete from entry_urls where id = ?", [post_id])
 
-    def _fts_insert(self, rowid: int, title: str, text: str) -> None:
+    def _fts_insert(self, rowid: int, tokens: tuple[str, str]) -> None:
         self.db.execute(
-            "insert into articles_fts (rowid, title, text) values (?, ?, ?)",
-            [rowid, index_tokens(title), index_tokens(text)],
+            "insert into articles_fts (rowid, title, text) values (?, ?, ?)", [rowid, *tokens]
         )
 
     def _fts_delete(self, rowid: int, title: str, text: str) -> None:

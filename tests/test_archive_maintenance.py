@@ -58,6 +58,18 @@ def test_reindex_from_posts_alone_gives_the_same_rows(tmp_path: Path):
     assert check(tmp_path) == []
 
 
+def test_reindex_in_a_process_pool_gives_the_same_rows_and_search(tmp_path: Path):
+    for n in range(30):
+        make(tmp_path, f"iaaaa{n:03d}", title=f"标题{n}", text=f"第{n}篇，央行宣布降准")
+    before = rows(tmp_path)
+    report = reindex(tmp_path, workers=2)
+    assert (report.indexed, report.broken) == (30, [])
+    assert rows(tmp_path) == before
+    with Archive(tmp_path) as archive:
+        assert len(archive.search("降准", limit=100)) == 30
+    assert check(tmp_path) == []
+
+
 def test_check_finds_each_problem_and_repair_fixes_what_it_can(tmp_path: Path):
     kept = make(tmp_path, "iaaaaaa1")
     lost = make(tmp_path, "ibbbbbb2")
