@@ -254,7 +254,7 @@ def take_editor(container: etree._Element, extra: list[etree._Element] | None = 
         candidates += css(selector)(container)
     candidates += _EDITOR_PARAGRAPHS(container)
     for element in candidates:
-        match = _EDITOR.search(_text(element))
+        match = _EDITOR.search(element_text(element))
         if match:
             drop(element)
             return match.group(1).strip()
@@ -294,7 +294,8 @@ def _fold(text: str | None) -> str | None:
     return _INLINE_SPACE.sub(" ", text) if text else text
 
 
-def _text(element: etree._Element) -> str:
+def element_text(element: etree._Element) -> str:
+    """The text of an element with white space folded to single spaces and trimmed."""
     return _SPACE.sub(" ", element.text_content()).strip()
 
 

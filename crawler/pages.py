@@ -24,7 +24,7 @@ import lxml.html
 from lxml import etree
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
-from archive.body import EDITOR, clean_body, css, take_editor
+from archive.body import EDITOR, clean_body, css, element_text, take_editor
 from archive.paths import BEIJING, article_id
 from crawler.items import ArticleItem, FeedEntry
 from crawler.urls import is_sina_host, normalize_url
@@ -168,10 +168,6 @@ def _parser(codec: str) -> lxml.html.HTMLParser | None:
         return None
 
 
-def _text(element: etree._Element) -> str:
-    return _SPACE.sub(" ", element.text_content()).strip()
-
-
 class ArticlePage:
     """A fetched page and the article in it.
 
@@ -230,7 +226,7 @@ class ArticlePage:
     def _title(self) -> str:
         """The headline as published (not ``<title>`` with its ``_新浪财经_新浪网`` suffix)."""
         for element in self._first(TITLE):
-            text = _text(element)
+            text = element_text(element)
             if text:
                 return text
         og = self._meta("og:title")
@@ -238,7 +234,7 @@ class ArticlePage:
             return _SPACE.sub(" ", og).strip()
         titles = self.tree.xpath("//title")
         if titles:
-            return _text(titles[0]).split("_")[0].strip()
+            return element_text(titles[0]).split("_")[0].strip()
         return ""
 
     def published(self) -> datetime | None:
@@ -257,14 +253,14 @@ class ArticlePage:
     def source(self) -> str:
         """The original publisher shown on the page (``.source``, ``#media_name``,
         ``article:author``, ``mediaid``)."""
-        shown = next((t for t in map(_text, self._first(SOURCE)) if t), "")
+        shown = next((t for t in map(element_text, self._first(SOURCE)) if t), "")
         meta = self._meta("article:author", "mediaid")
         if shown and (shown not in PLATFORM_SOURCES or not meta):
             return shown
         if meta:
             return meta
         for element in self._first((".time-source",)):
-            rest = _DATE.sub("", _text(element)).strip()
+            rest = _DATE.sub("", element_text(element)).strip()
             if rest:
                 return rest
         return ""
