@@ -46,12 +46,11 @@ class PostNotFound(ArchiveError, KeyError):
 
 @dataclass(frozen=True)
 class SearchHit:
-    """One search result: the post, whether the title matched, its BM25 score (lower is
-    better, as SQLite gives it) and a snippet of plain text around the first match."""
+    """One search result: the post, whether its title holds the query, and a snippet of plain
+    text around the first match."""
 
     post: Post
     title_hit: bool
-    score: float
     snippet: str
 
 
@@ -178,19 +177,29 @@ class Archive:
     # -- search and stats -----------------------------------------------------------------------
 
     def search(self, query: str, *, limit: int = 20) -> list[SearchHit]:
-        """Return the posts matching ``query``, title matches first then by BM25 rank.
+        """Return the posts matching ``query``: those whose title holds it first, then the
+        others, each newest first.
 
         A query of two or more Chinese characters finds every post whose title or text holds
         it; several terms separated by spaces must all match (:mod:`archive.fts`). Raises
         ValueError when the query has nothing to search for.
         """
+        loaded: dict[str, Post | None] = {}
+
+        def load(row: dict[str, Any]) -> Post | None:
+            if row["path"] not in loaded:
+                loaded[row["path"]] = self._load(row)
+            return loaded[row["path"]]
+
+        def texts(row: dict[str, Any]) -> tuple[str, str] | None:
+            post = load(row)
+            return (post.title, post.text) if post is not None else None
+
         hits = []
-        for row in self.index.search(query, limit=limit):
-            post = self._load(row)
+        for row in self.index.search(query, limit=limit, texts=texts):
+            post = load(row)
             if post is not None:
-                hits.append(
-                    SearchHit(post, bool(row["title_hit"]), row["score"], snippet(post, query))
-                )
+                hits.append(SearchHit(post, bool(row["title_hit"]), snippet(post, query)))
         return hits
 
     def stats(self) -> dict[str, list[tuple[str, int]]]:

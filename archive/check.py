@@ -55,7 +55,7 @@ def check(
     problems: list[Problem] = []
     with Index.for_root(root, readonly=True) as index:
         rows = {row["id"]: row for row in index.rows("articles")}
-        if index.get_meta("fts_dirty"):
+        if index.get_meta("fts_dirty") or not index.fts_current():
             problems.append(Problem("fts_dirty", "index.db", "run `sina-archive reindex`"))
     for top in ("posts", "versions"):
         for folder, _dirs, files in os.walk(root / top):

@@ -12,9 +12,11 @@ Tables (FORMAT.md, "Index"):
   article's canonical ``link``), so that the next crawl skips it without a request.
 - ``articles_fts``: FTS5 full-text index of each article's title and text, in the bigram tokens
   of :mod:`archive.fts`. It is an external-content table on ``articles`` (so that Datasette and
-  sqlite-utils detect it) that stores no text: only MATCH, ``rowid`` and ``bm25()`` may be used
-  on it; reading its columns fails, and SQLite's ``rebuild`` command must not be used
-  (``sina-archive reindex`` rebuilds it).
+  sqlite-utils detect it) that stores no text and no token positions or columns
+  (``detail=none``): only MATCH (no phrases, no column filters) and ``rowid`` may be used on
+  it; reading its columns, ``bm25()``, ``highlight()`` and ``snippet()`` fail, and SQLite's
+  ``rebuild`` command must not be used (``sina-archive reindex`` rebuilds it).
+- ``titles_fts``: the same for titles alone (contentless), so that title hits come first.
 - ``meta``: key/value flags, e.g. ``fts_dirty`` when the FTS index may hold stale entries.
 
 The database runs in WAL mode with a busy timeout so that readers never see "database is
@@ -26,7 +28,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import urllib.parse
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,14 +37,33 @@ from typing import Any
 import sqlite_utils
 
 from archive.errors import ArchiveError
-from archive.fts import index_tokens, match_expression
+from archive.fts import index_tokens, match_expression, needs_check, query_tokens, term_found
+from archive.paths import resolve_inside
 from archive.post import Post, fold_line_breaks
+from archive.reader import read_post
 
 #: The page cache of a writing connection, in KiB: FTS5 merges its segments in it (32 MiB
 #: makes a 100,000-post reindex about 15% faster than SQLite's 2 MiB default).
 CACHE_KIB = 32 * 1024
 #: How long a connection waits for another writer's lock, in milliseconds.
 BUSY_TIMEOUT_MS = 10_000
+
+#: The full-text tables: tokens from :func:`archive.fts.index_tokens`, which the ``ascii``
+#: tokenizer splits on their spaces. ``articles_fts`` holds each article's title and text with
+#: ``detail=none``: which rows hold a token, not where nor in which column, a fifth of the size
+#: of a positional index (https://www.sqlite.org/fts5.html#the_detail_option), and no token
+#: counts (``columnsize=0``: nothing ranks by them).
+#: ``titles_fts`` (contentless, so that Datasette picks ``articles_fts``) holds the titles
+#: alone, for title hits first. An index made before 0.5.0 (``detail=full``, ``unicode61``, no
+#: ``titles_fts``) still works; ``reindex`` rebuilds it in this form.
+FTS_TABLES = {
+    "articles_fts": "create virtual table articles_fts using fts5("
+    "title, text, content=[articles], tokenize='ascii', detail=none, columnsize=0)",
+    "titles_fts": "create virtual table titles_fts using fts5("
+    "title, content='', tokenize='ascii', detail=none, columnsize=0)",
+}
+#: Candidates read per round while confirming a search whose terms have several tokens.
+CONFIRM_BATCH = 50
 
 ARTICLE_COLUMNS: dict[str, type] = {
     "id": str,
@@ -115,6 +136,7 @@ class Index:
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
+        self._rebuild_sql: tuple[tuple[str, ...], str] | None = None
         try:
             if not readonly:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -145,7 +167,16 @@ class Index:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Run the block as one transaction: committed at its end, rolled back if it raises.
-        Nested blocks become savepoints of the outer transaction (sqlite-utils ``atomic``)."""
+
+        Inside a transaction the caller opened already (a crawl's batch, a reindex), the block
+        joins it without a savepoint: FTS5 flushes its pending terms to a new segment at every
+        savepoint (https://www.sqlite.org/fts5.html, "Transactions"), which made each stored
+        post a segment to merge, and the whole rebuild about five times slower. A block that
+        raises there leaves the outer transaction for its owner to roll back.
+        """
+        if self.db.conn.in_transaction:
+            yield
+            return
         with self.db.atomic():
             yield
 
@@ -191,11 +222,11 @@ class Index:
         entry_urls = self.db.table("entry_urls")
         if not entry_urls.exists():
             entry_urls.create({"url": str, "id": str}, pk="url")
-        if not self.db.table("articles_fts").exists():
-            self.db.execute(
-                "create virtual table articles_fts using fts5("
-                "title, text, content=[articles], tokenize='unicode61')"
-            )
+        for name, schema in FTS_TABLES.items():
+            if not self.db.table(name).exists():
+                if name == "titles_fts" and self.db.table("articles").count:
+                    self.set_meta("fts_dirty", "1")  # an index made before 0.5.0
+                self.db.execute(schema)
         feeds = self.db.table("feeds")
         if not feeds.exists():
             feeds.create(
@@ -304,6 +335,37 @@ class Index:
             self._fts_insert(rowid, tokens)
             self.db.execute("delete from failures where url = ?", [row["link"]])
 
+    def add_rebuilt(self, row: dict[str, Any], tokens: tuple[str, str], now: str) -> None:
+        """Insert or replace the row for ``row['id']`` and add its full-text entry, during a
+        rebuild (after :meth:`reset_fts`, inside :meth:`batch`): the fast path of
+        :meth:`upsert_article`, for an id not indexed yet in this rebuild. ``tokens`` are the
+        title's and text's :func:`archive.fts.index_tokens`; ``first_seen`` is kept from an
+        earlier row, ``last_fetched`` set to ``now`` (ISO 8601 UTC). Call
+        :meth:`clear_archived_failures` once at the end."""
+        values = [*row.values(), now, now]
+        if self._rebuild_sql is None or self._rebuild_sql[0] != tuple(row):
+            columns = [*row, "first_seen", "last_fetched"]
+            updates = ", ".join(
+                f"{c} = excluded.{c}" for c in columns if c not in ("id", "first_seen")
+            )
+            sql = (
+                f"insert into articles ({', '.join(columns)}) "
+                f"values ({', '.join('?' * len(columns))}) on conflict(id) do update set "
+                f"{updates}, first_seen = coalesce(nullif(articles.first_seen, ''), "
+                "excluded.first_seen)"
+            )
+            self._rebuild_sql = (tuple(row), sql)
+        conn = self.db.conn
+        conn.execute(self._rebuild_sql[1], values)
+        # (not ``returning rowid``: that made each insert into articles_fts 0.2 ms slower)
+        (rowid,) = conn.execute("select rowid from articles where id = ?", [row["id"]]).fetchone()
+        self._fts_insert(rowid, tokens)
+
+    def clear_archived_failures(self) -> None:
+        """Remove the failures of URLs that are now an article's link."""
+        with self.transaction():
+            self.db.execute("delete from failures where url in (select link from articles)")
+
     def touch(self, post_id: str, now: str | None = None) -> None:
         """Set ``last_fetched`` of ``post_id`` (ISO 8601 UTC; default now): fetched again,
         found unchanged."""
@@ -342,21 +404,43 @@ class Index:
             self.db.execute("delete from entry_urls where id = ?", [post_id])
 
     def _fts_insert(self, rowid: int, tokens: tuple[str, str]) -> None:
-        self.db.execute(
+        conn = self.db.conn
+        conn.execute(
             "insert into articles_fts (rowid, title, text) values (?, ?, ?)", [rowid, *tokens]
         )
+        conn.execute("insert into titles_fts (rowid, title) values (?, ?)", [rowid, tokens[0]])
 
     def _fts_delete(self, rowid: int, title: str, text: str) -> None:
+        title_tokens = index_tokens(title)
         self.db.execute(
             "insert into articles_fts (articles_fts, rowid, title, text) "
             "values ('delete', ?, ?, ?)",
-            [rowid, index_tokens(title), index_tokens(text)],
+            [rowid, title_tokens, index_tokens(text)],
+        )
+        self.db.execute(
+            "insert into titles_fts (titles_fts, rowid, title) values ('delete', ?, ?)",
+            [rowid, title_tokens],
+        )
+
+    def fts_current(self) -> bool:
+        """Whether the full-text tables are those of :data:`FTS_TABLES` (False for an index
+        made before 0.5.0: it works, and ``reindex`` makes it smaller and title-first)."""
+        found = dict(
+            self.db.execute(
+                "select name, sql from sqlite_master where name in ('articles_fts', 'titles_fts')"
+            ).fetchall()
+        )
+        return all(
+            found.get(name, "").lower() == sql.lower() for name, sql in FTS_TABLES.items()
         )
 
     def reset_fts(self) -> None:
-        """Empty the full-text index (before a rebuild) and clear the dirty flag."""
+        """Empty the full-text index (before a rebuild), in the form of :data:`FTS_SCHEMA`
+        (the tables of an earlier form are made anew), and clear the dirty flag."""
         with self.transaction():
-            self.db.execute("insert into articles_fts (articles_fts) values ('delete-all')")
+            for name, schema in FTS_TABLES.items():
+                self.db.execute(f"drop table if exists {name}")
+                self.db.execute(schema)
             self.db.execute("delete from meta where key = 'fts_dirty'")
 
     def article_ids(self) -> set[str]:
@@ -376,40 +460,101 @@ class Index:
 
     # -- search ------------------------------------------------------------------------------
 
-    def search(self, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
-        """Return the ``articles`` rows matching ``query`` (:mod:`archive.fts` rules), title
-        matches first, then by BM25 rank (title weighted 10, text 1); each row gets
-        ``title_hit`` (0/1) and ``score``. Raises ValueError for a query with nothing to
-        search for."""
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 20,
+        texts: Callable[[dict[str, Any]], tuple[str, str] | None] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Return up to ``limit`` ``articles`` rows matching ``query`` (:mod:`archive.fts`
+        rules): posts whose title holds the query first, then the others, each newest first;
+        each row gets ``title_hit`` (0/1). Raises ValueError for a query with nothing to
+        search for.
+
+        When a term has several tokens, each candidate is confirmed on its title, then on its
+        post's text: ``texts(row)`` gives the post's ``(title, text)`` (default: read from the
+        post file under the index's folder, None when it cannot be read).
+        """
         expression = match_expression(query)
-        ranked = (
-            "select rowid, bm25(articles_fts, 10.0, 1.0) from articles_fts "
-            "where articles_fts match ? order by 2 limit ?"
-        )
-        # Ranking is the costly part (BM25 of every match), so it runs on the FTS table alone
-        # and only the rows shown are read from articles.
-        title = self.db.execute(ranked, ["{title} : (" + expression + ")", limit]).fetchall()
-        hits = {rowid: (1, score) for rowid, score in title}
-        if len(title) < limit:  # title hits come first: a full page of them needs no more
-            for rowid, score in self.db.execute(ranked, [expression, limit + len(title)]):
-                hits.setdefault(rowid, (0, score))
-        order = sorted(hits.items(), key=lambda item: (-item[1][0], item[1][1]))[:limit]
-        if not order:
-            return []
-        marks = ", ".join("?" * len(order))
-        rows = {
-            row["rowid"]: row
-            for row in self.query(
-                f"select rowid, * from articles where rowid in ({marks})", [r for r, _ in order]
+        terms = query_tokens(query) if needs_check(query) else []
+        read = texts or self._post_texts
+        title_hits = []
+        if self.db.table("titles_fts").exists():  # (not in a read-only index before 0.5.0)
+            title_hits = self._matching("titles_fts", expression, terms, None, limit, {})
+        shown = {row["rowid"]: 1 for row in title_hits}
+        rows = title_hits
+        if len(rows) < limit:  # a full page of title hits needs no search of the texts
+            rows += self._matching(
+                "articles_fts", expression, terms, read, limit - len(rows), shown
             )
-        }
-        results = []
-        for rowid, (title_hit, score) in order:
-            row = rows.get(rowid)
-            if row is not None:
-                row = {k: v for k, v in row.items() if k != "rowid"}
-                results.append({**row, "title_hit": title_hit, "score": score})
-        return results
+        return [
+            {
+                **{k: v for k, v in row.items() if k != "rowid"},
+                "title_hit": shown.get(row["rowid"], 0),
+            }
+            for row in rows
+        ]
+
+    def _matching(
+        self,
+        table: str,
+        expression: str,
+        terms: list[list[str]],
+        read: Callable[[dict[str, Any]], tuple[str, str] | None] | None,
+        limit: int,
+        exclude: dict[int, int],
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` ``articles`` rows (with ``rowid``) matching ``expression`` in the
+        full-text ``table``, newest
+        first, leaving out ``exclude``; with ``terms``, only rows holding every term as a
+        phrase in their title or, given ``read``, in their title or text."""
+        ordered = (
+            "select rowid, * from articles where rowid in "
+            f"(select rowid from {table} where {table} match ?) "
+            "order by date desc, rowid desc limit ? offset ?"
+        )
+        batch = max(limit, CONFIRM_BATCH) if terms else limit + len(exclude)
+        found: list[dict[str, Any]] = []
+        offset = 0
+        while len(found) < limit:
+            page = list(self.query(ordered, [expression, batch, offset]))
+            for row in page:
+                if row["rowid"] in exclude:
+                    continue
+                if terms and not self._holds(row, terms, read):
+                    continue
+                found.append(row)
+                if len(found) == limit:
+                    break
+            if len(page) < batch:
+                break
+            offset += batch
+        return found
+
+    @staticmethod
+    def _holds(
+        row: dict[str, Any],
+        terms: list[list[str]],
+        read: Callable[[dict[str, Any]], tuple[str, str] | None] | None,
+    ) -> bool:
+        """Whether every term is a phrase of the row's title or (with ``read``) its text."""
+        title = index_tokens(row["title"])
+        missing = [term for term in terms if not term_found(term, title)]
+        if missing and read is not None:
+            texts = read(row)
+            body = index_tokens(texts[1]) if texts else ""
+            missing = [term for term in missing if not term_found(term, body)]
+        return not missing
+
+    def _post_texts(self, row: dict[str, Any]) -> tuple[str, str] | None:
+        """The ``(title, text)`` of the post of ``row``, read from its file; None when it
+        cannot be read."""
+        try:
+            post = read_post(resolve_inside(self.path.parent, row["path"]))
+        except ArchiveError:
+            return None
+        return post.title, post.text
 
     def query(self, sql: str, params: Any = ()) -> Iterable[dict[str, Any]]:
         """Yield the rows of a read-only SQL query as dicts (``params`` a list or a dict)."""

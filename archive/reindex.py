@@ -59,6 +59,7 @@ def reindex(
         for post_id in sorted(index.article_ids() - set(seen)):
             index.forget_article(post_id)
             report.removed += 1
+        index.clear_archived_failures()
     return report
 
 
@@ -134,14 +135,12 @@ def _index_posts(
             report.broken.append(BrokenPost(first_path, f"same id as {relpath}"))
             previous = (first.post.title, first.post.text)
             report.indexed -= 1
-        index.upsert_article(
-            row,
-            text="",
-            tokens=(title_tokens, text_tokens),
-            previous=previous,
-            fresh_fts=previous is None,
-            now=now,
-        )
+        if previous is None:
+            index.add_rebuilt(row, (title_tokens, text_tokens), now)
+        else:  # a second file with this id replaces the first one's row and entry
+            index.upsert_article(
+                row, text="", tokens=(title_tokens, text_tokens), previous=previous, now=now
+            )
         seen[post_id] = relpath
         placed[post_id] = in_place
         report.indexed += 1

@@ -4,10 +4,16 @@ Each page keeps the structure, the boilerplate and the size (about 100 KB) of
 shared/fixtures/sina/pages/r3_fin_usstock_2026_detail.html, a server-served 2026 finance page,
 with its own doc id, headline, time and body: paragraphs of Chinese words taken from the
 captured pages, so that every page, post and search word is distinct.
+
+Word frequencies follow Zipf's law (exponent 1, the usual model of natural text), and each body
+draws a fifth of its words from a topic of 20 words of its own, as news articles repeat their
+subject's words. Measured on the bigrams the full-text index stores, the distinct share of a
+body's bigrams is then 0.68, as on the captured articles (0.70; uniformly random words: 0.96).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
@@ -50,6 +56,14 @@ class PageFactory:
                     words.add(run[start : start + random.Random(start).choice((2, 2, 3, 4))])
         return sorted(w for w in words if len(w) >= 2)
 
+    @cached_property
+    def _zipf(self) -> tuple[list[str], list[float]]:
+        """The words in a fixed random rank order, with cumulative Zipf weights (1/rank)."""
+        ranked = list(self.words)
+        random.Random(self.seed).shuffle(ranked)
+        weights = itertools.accumulate(1 / rank for rank in range(1, len(ranked) + 1))
+        return ranked, list(weights)
+
     def doc_id(self, n: int) -> str:
         return f"ibench{n:09d}"
 
@@ -65,9 +79,18 @@ class PageFactory:
 
     def body(self, n: int) -> str:
         rng = random.Random(self.seed + n)
+        ranked, weights = self._zipf
+
+        def word() -> str:
+            return rng.choices(ranked, cum_weights=weights)[0]
+
+        topic = [word() for _ in range(20)]
         paragraphs = []
         for _ in range(rng.randint(8, 14)):
-            sentence = "".join(rng.choice(self.words) for _ in range(rng.randint(25, 60)))
+            count = rng.randint(25, 60)
+            sentence = "".join(
+                rng.choice(topic) if rng.random() < 0.2 else word() for _ in range(count)
+            )
             paragraphs.append(f"<p>　　{sentence}。</p>")
         return "\n".join(paragraphs) + "\n"
 

@@ -227,6 +227,11 @@ class StoragePipeline:
             self.stats.inc_value("article/dropped/unsafe_path")
             raise DropItem(str(exc)) from exc
         except (ArchiveError, sqlite3.Error) as exc:
+            if isinstance(exc, sqlite3.Error) and self.index.db.conn.in_transaction:
+                # The item's statements join the batch without a savepoint (Index.transaction),
+                # so a half-written row would be committed with it: drop the whole batch. Its
+                # posts are on disk; the next crawl (or `check --repair`) indexes them again.
+                self.index.db.conn.rollback()
             self._stop_run(exc)
             raise DropItem(f"cannot write the archive: {exc}") from exc
         self._uncommitted += 1

@@ -65,15 +65,23 @@ def test_archiving_a_url_clears_its_failure(tmp_path: Path):
         assert index.failures() == []
 
 
-def add(index: Index, post_id: str, title: str, text: str) -> None:
+TEXTS: dict[str, tuple[str, str]] = {}  # path -> (title, text) of the rows add() made
+
+
+def add(index: Index, post_id: str, title: str, text: str, day: int = 30) -> None:
     post = Post(
         title=title,
-        date=datetime(2021, 11, 30, tzinfo=UTC),
+        date=datetime(2021, 11, day, tzinfo=UTC),
         body="",
         link=f"https://finance.sina.com.cn/{post_id}.shtml",
         id=post_id,
     )
+    TEXTS[f"{post_id}.md"] = (title, text)
     index.upsert_article(article_row(post, relpath=f"{post_id}.md", sha256="00"), text=text)
+
+
+def search_ids(index: Index, query: str) -> list[str]:
+    return [row["id"] for row in index.search(query, texts=lambda row: TEXTS[row["path"]])]
 
 
 def test_search_chinese_words_and_mixed_queries(tmp_path: Path):
@@ -83,7 +91,7 @@ def test_search_chinese_words_and_mixed_queries(tmp_path: Path):
         add(index, "a3", "市场观察", "分析人士认为，降准释放长期资金约1万亿元。")
 
         def ids(query: str) -> list[str]:
-            return [row["id"] for row in index.search(query)]
+            return search_ids(index, query)
 
         assert ids("降准") == ["a1", "a3"]  # the title hit first
         assert ids("央行宣布降准") == ["a1"]
@@ -94,6 +102,36 @@ def test_search_chinese_words_and_mixed_queries(tmp_path: Path):
         assert ids("宁德时代(300750)") == ["a2"]
         assert ids("准备金") == ["a1"]
         assert ids("降息") == [] and ids("时代宁德") == []
+
+
+def test_search_confirms_longer_words_as_phrases(tmp_path: Path):
+    # The index keeps which bigrams a post holds, not where: 华为, 为抢 and 抢跑 all occur in
+    # a2, apart, so the index offers it and the confirmation on its text turns it down.
+    with Index.for_root(tmp_path) as index:
+        add(index, "a1", "华为抢跑5G芯片大战", "正文")
+        add(index, "a2", "手机", "华为发布新机。为抢市场，各家抢跑。")
+        add(index, "a3", "芯片", "业内称华为抢跑，对手跟进。")
+        assert search_ids(index, "华为抢跑") == ["a1", "a3"]
+        assert search_ids(index, "为抢") == ["a1", "a3", "a2"]  # a substring of 华为抢跑 too
+        assert search_ids(index, "抢跑 芯片") == ["a1", "a3"]
+        # Without texts, the post files are read; a post that cannot be read is not confirmed.
+        assert [row["id"] for row in index.search("华为抢跑")] == ["a1"]
+
+
+def test_search_lists_title_hits_then_newest_first(tmp_path: Path):
+    with Index.for_root(tmp_path) as index:
+        add(index, "a1", "旧闻", "提到降准", day=1)
+        add(index, "a2", "降准", "正文", day=2)
+        add(index, "a3", "新闻", "也提到降准", day=3)
+        add(index, "a4", "降准落地", "正文", day=4)
+        rows = index.search("降准")
+        assert [(row["id"], row["title_hit"]) for row in rows] == [
+            ("a4", 1),
+            ("a2", 1),
+            ("a3", 0),
+            ("a1", 0),
+        ]
+        assert [row["id"] for row in index.search("降准", limit=3)] == ["a4", "a2", "a3"]
 
 
 def test_search_follows_updates_and_deletes(tmp_path: Path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,9 +11,11 @@ import pytest
 
 from archive import Archive
 from archive.check import check, repair
+from archive.fts import index_tokens
 from archive.importer import import_tree
 from archive.index import Index, article_row
 from archive.post import Post
+from archive.reader import read_post
 from archive.reindex import reindex
 from archive.writer import write_post
 
@@ -56,6 +59,39 @@ def test_reindex_from_posts_alone_gives_the_same_rows(tmp_path: Path):
     with Archive(tmp_path) as archive:
         assert [h.post.id for h in archive.search("降准")] == ["iaaaaaa1"]
     assert check(tmp_path) == []
+
+
+def test_an_index_made_before_0_5_still_searches_and_reindex_upgrades_it(tmp_path: Path):
+    make(tmp_path, "iaaaaaa1", title="央行宣布降准", text="下调存款准备金率")
+    make(tmp_path, "ibbbbbb2", title="市场", text="分析人士认为降准释放资金")
+    conn = sqlite3.connect(tmp_path / "index.db")
+    with conn:  # the full-text tables as 0.4 made them: positions, unicode61, no titles_fts
+        conn.execute("drop table titles_fts")
+        conn.execute("drop table articles_fts")
+        conn.execute(
+            "create virtual table articles_fts using fts5("
+            "title, text, content=[articles], tokenize='unicode61')"
+        )
+        for rowid, post_id in conn.execute("select rowid, id from articles").fetchall():
+            post = read_post(next(tmp_path.rglob(f"{post_id}.md")))
+            conn.execute(
+                "insert into articles_fts (rowid, title, text) values (?, ?, ?)",
+                [rowid, index_tokens(post.title), index_tokens(post.text)],
+            )
+    conn.close()
+    with Archive(tmp_path) as archive:  # read-only: no title hits, but every hit
+        assert {h.post.id for h in archive.search("降准")} == {"iaaaaaa1", "ibbbbbb2"}
+        assert [h.post.id for h in archive.search("准备金率")] == ["iaaaaaa1"]
+    assert [p.kind for p in check(tmp_path)] == ["fts_dirty"]
+    assert reindex(tmp_path).indexed == 2 and check(tmp_path) == []
+    conn = sqlite3.connect(tmp_path / "index.db")
+    (sql,) = conn.execute("select sql from sqlite_master where name = 'articles_fts'").fetchone()
+    assert "detail=none" in sql
+    with Archive(tmp_path) as archive:
+        assert [(h.post.id, h.title_hit) for h in archive.search("降准")] == [
+            ("iaaaaaa1", True),
+            ("ibbbbbb2", False),
+        ]
 
 
 def test_reindex_in_a_process_pool_gives_the_same_rows_and_search(tmp_path: Path):

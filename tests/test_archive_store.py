@@ -133,3 +133,34 @@ def test_duplicate_ids_are_resolved_by_repair_without_losing_a_file(tmp_path):
     assert check(tmp_path) == []
     assert len(list_versions(tmp_path, "iaaaaaa1")) == 1
     assert (tmp_path / "posts/2026/09/28/iaaaaaa1.md").exists()
+
+
+def test_a_failed_row_in_a_crawl_batch_drops_the_batch_not_half_a_row(tmp_path, monkeypatch):
+    # In a crawl's batch the statements of a post join the batch without a savepoint, so an
+    # error half-way through a row must roll the whole batch back; its posts stay on disk and
+    # check --repair indexes them.
+    from scrapy.exceptions import DropItem
+    from scrapy.utils.test import get_crawler
+
+    from crawler.pipelines import PostItem, StoragePipeline
+
+    pipeline = StoragePipeline(tmp_path, get_crawler().stats, lock_held=True)
+    pipeline.open_spider()
+    assert pipeline.index is not None
+    first = make("第一篇", id="iaaaaaa1", link="https://finance.sina.com.cn/c/doc-iaaaaaa1.shtml")
+    pipeline.process_item(PostItem(first, "china", first.link))
+
+    def broken(*args):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(pipeline.index, "_fts_insert", broken)
+    second = make("第二篇", id="ibbbbbb2", link="https://finance.sina.com.cn/c/doc-ibbbbbb2.shtml")
+    with pytest.raises(DropItem, match="cannot write the archive"):
+        pipeline.process_item(PostItem(second, "china", second.link))
+    monkeypatch.undo()
+    pipeline.close_spider()
+    other = sqlite3.connect(tmp_path / "index.db")
+    assert other.execute("select count(*) from articles").fetchone() == (0,)
+    assert sorted(p.kind for p in check(tmp_path)) == ["no_row", "no_row"]
+    repair(tmp_path, check(tmp_path))
+    assert check(tmp_path) == [] and ids(tmp_path, "第二篇") == ["ibbbbbb2"]

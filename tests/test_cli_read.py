@@ -17,7 +17,7 @@ import pytest
 
 from archive import Archive
 from archive.cli import cli
-from archive.fts import normalize
+from archive.fts import needs_check, normalize
 from tests.conftest import REPO, run_cli
 
 HAN_PAIR = re.compile(r"[\u4e00-\u9fff]{2}")
@@ -110,7 +110,7 @@ def test_check_reports_problems_with_paths_and_exit_1(real_archive, tmp_path):
     assert "tampered" in victim.read_text("utf-8")  # the post is kept, the index follows it
 
 
-def test_datasette_search_returns_the_same_posts(real_archive, texts):
+def test_datasette_search_finds_what_search_finds(real_archive, texts):
     from datasette.app import Datasette
 
     queries = words_from_bodies(texts, 15) + ["华为抢跑", "A股", "5G", "存储芯片"]
@@ -127,7 +127,12 @@ def test_datasette_search_returns_the_same_posts(real_archive, texts):
     with Archive(real_archive) as archive:
         for query in queries:
             ours = {hit.post.id for hit in archive.search(query, limit=1000)}
-            assert asyncio.run(datasette_ids(query)) == ours, query
+            theirs = asyncio.run(datasette_ids(query))
+            if needs_check(query):  # Datasette cannot confirm phrases: it may find more
+                assert theirs >= ours, query
+            else:
+                assert theirs == ours, query
+    assert asyncio.run(datasette_ids("A股")) > {"8c5588221035701c"}  # A and 股, not together
     db = sqlite3.connect(real_archive / "index.db")
     (sql,) = db.execute("select sql from sqlite_master where name = 'articles_fts'").fetchone()
     assert "content=[articles]" in sql  # what Datasette and sqlite-utils detect
