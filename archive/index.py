@@ -440,9 +440,7 @@ class Index:
                 "select name, sql from sqlite_master where name in ('articles_fts', 'titles_fts')"
             ).fetchall()
         )
-        return all(
-            found.get(name, "").lower() == sql.lower() for name, sql in FTS_TABLES.items()
-        )
+        return all(found.get(name, "").lower() == sql.lower() for name, sql in FTS_TABLES.items())
 
     def reset_fts(self) -> None:
         """Empty the full-text index (before a rebuild), in the form of :data:`FTS_SCHEMA`
