@@ -7,7 +7,9 @@ to stay under the root.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -72,8 +74,14 @@ def resolve_inside(root: Path, relpath: str) -> Path:
     """Return ``root / relpath``, raising UnsafePathError if it would resolve outside ``root``."""
     if "\x00" in relpath or relpath.startswith(("/", "\\")) or ".." in Path(relpath).parts:
         raise UnsafePathError(f"unsafe archive path {relpath!r} under {root}")
-    base = root.resolve()
+    base = _resolved(os.path.abspath(root))
     target = (base / relpath).resolve()
     if not target.is_relative_to(base):
         raise UnsafePathError(f"archive path {relpath!r} resolves outside {root}")
     return target
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(root: str) -> Path:
+    """``Path(root).resolve()`` of an absolute ``root``, once (a crawl writes many posts)."""
+    return Path(root).resolve()
