@@ -410,7 +410,14 @@ def search(root: Path, query: str, limit: int, fmt: str | None) -> None:
         {**post_record(hit.post), "title_hit": hit.title_hit, "snippet": hit.snippet}
         for hit in hits
     ]
-    emit(rows, ("beijing", "id", "title", "snippet"), fmt, (*RECORD_FIELDS, "title_hit", "snippet"))
+    if fmt is None:  # the table says where the query was found: title hits come first
+        rows = [{**row, "in": "title" if row["title_hit"] else "text"} for row in rows]
+    emit(
+        rows,
+        ("beijing", "id", "in", "title", "snippet"),
+        fmt,
+        (*RECORD_FIELDS, "title_hit", "snippet"),
+    )
 
 
 @cli.command()

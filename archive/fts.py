@@ -134,6 +134,10 @@ def term_found(tokens: list[str], indexed: str) -> bool:
     return f" {' '.join(tokens)} " in f" {indexed} "
 
 
+_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
+
+
 def query_terms(query: str) -> list[str]:
-    """Return the normalised terms of a query (for highlighting snippets)."""
-    return [t for t in normalize(query).split() if _WORD.search(t)]
+    """Return the normalised terms of a query without punctuation at their edges (for
+    highlighting snippets: ``"芯片*`` is highlighted as ``芯片``)."""
+    return [_EDGES.sub("", t) for t in normalize(query).split() if _WORD.search(t)]

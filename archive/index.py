@@ -349,20 +349,20 @@ class Index:
         """Insert or replace the row for ``row['id']`` and add its full-text entry, during a
         rebuild (after :meth:`reset_fts`, inside :meth:`batch`): the fast path of
         :meth:`upsert_article`, for an id not indexed yet in this rebuild. ``tokens`` are the
-        title's and text's :func:`archive.fts.index_tokens`; ``first_seen`` is kept from an
-        earlier row, ``last_fetched`` set to ``now`` (ISO 8601 UTC). Call
+        title's and text's :func:`archive.fts.index_tokens`; ``first_seen`` and
+        ``last_fetched`` are kept from an earlier row, else ``now`` (ISO 8601 UTC): a crawl
+        refetches an article whose feed says it changed after ``last_fetched``. Call
         :meth:`clear_archived_failures` once at the end."""
         values = [*row.values(), now, now]
         if self._rebuild_sql is None or self._rebuild_sql[0] != tuple(row):
             columns = [*row, "first_seen", "last_fetched"]
-            updates = ", ".join(
-                f"{c} = excluded.{c}" for c in columns if c not in ("id", "first_seen")
-            )
+            history = ("first_seen", "last_fetched")
+            updates = [f"{c} = excluded.{c}" for c in columns if c not in ("id", *history)]
+            updates += [f"{c} = coalesce(nullif(articles.{c}, ''), excluded.{c})" for c in history]
             sql = (
                 f"insert into articles ({', '.join(columns)}) "
                 f"values ({', '.join('?' * len(columns))}) on conflict(id) do update set "
-                f"{updates}, first_seen = coalesce(nullif(articles.first_seen, ''), "
-                "excluded.first_seen)"
+                + ", ".join(updates)
             )
             self._rebuild_sql = (tuple(row), sql)
         conn = self.db.conn

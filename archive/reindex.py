@@ -41,7 +41,7 @@ def reindex(
 ) -> ReindexReport:
     """Rebuild the ``articles`` rows and the FTS index of the archive at ``root`` from its
     posts; idempotent. Every column comes back as the crawl wrote it except the crawl-history
-    columns (``first_seen`` is kept for ids already indexed, ``last_fetched`` is now).
+    columns (``first_seen`` and ``last_fetched`` are kept for ids already indexed, else now).
 
     ``progress`` wraps the list of post paths (e.g. a progress bar); ``workers`` is the number
     of processes that parse posts (default: one below :data:`PARALLEL_FROM` posts, else one per

@@ -20,8 +20,8 @@ from archive.reindex import reindex
 from archive.writer import write_post
 
 
-def make(root: Path, post_id: str, title: str = "标题", text: str = "正文内容") -> Post:
-    post = Post(
+def make_post(post_id: str, title: str = "标题", text: str = "正文内容") -> Post:
+    return Post(
         title=title,
         date=datetime(2026, 9, 28, 1, 0, tzinfo=UTC),
         body=f"<p>{text}</p>",
@@ -29,6 +29,10 @@ def make(root: Path, post_id: str, title: str = "标题", text: str = "正文内
         id=post_id,
         feed="china",
     )
+
+
+def make(root: Path, post_id: str, title: str = "标题", text: str = "正文内容") -> Post:
+    post = make_post(post_id, title, text)
     result = write_post(root, post)
     with Index.for_root(root) as index:
         index.upsert_article(
@@ -59,6 +63,25 @@ def test_reindex_from_posts_alone_gives_the_same_rows(tmp_path: Path):
     with Archive(tmp_path) as archive:
         assert [h.post.id for h in archive.search("降准")] == ["iaaaaaa1"]
     assert check(tmp_path) == []
+
+
+def test_reindex_keeps_the_crawl_history_of_known_posts(tmp_path: Path):
+    make(tmp_path, "iaaaaaa1")
+    with Index.for_root(tmp_path) as index, index.transaction():
+        index.db.execute(
+            "update articles set first_seen = ?, last_fetched = ?",
+            ["2026-09-28T01:00:00+00:00", "2026-09-28T02:00:00+00:00"],
+        )
+    write_post(tmp_path, make_post("ibbbbbb2"))  # a post the index does not know
+    reindex(tmp_path)
+    with Index.for_root(tmp_path) as index:
+        known, unknown = index.get_article("iaaaaaa1"), index.get_article("ibbbbbb2")
+        assert known is not None and unknown is not None
+        assert (known["first_seen"], known["last_fetched"]) == (
+            "2026-09-28T01:00:00+00:00",
+            "2026-09-28T02:00:00+00:00",
+        )
+        assert unknown["first_seen"] == unknown["last_fetched"] > "2026-11"
 
 
 def test_an_index_made_before_0_5_still_searches_and_reindex_upgrades_it(tmp_path: Path):

@@ -168,6 +168,12 @@ def test_show_search_export_stats(real_archive):
     assert missing.returncode == 1 and "Error: no post with id or link 'nope'" in missing.stderr
     found = json.loads(run_cli("search", "芯片", "--json", *root).stdout)
     assert found[0]["title_hit"] and "[芯片]" in found[-1]["snippet"]
+    assert [hit["date"] for hit in found[1:]] == sorted(
+        (h["date"] for h in found[1:]), reverse=True
+    )
+    table = run_cli("search", '"芯片*', *root).stdout.splitlines()
+    assert table[0].split()[:5] == ["beijing", "id", "in", "title", "snippet"]
+    assert table[2].split()[3] == "title" and all("[芯片]" in line for line in table[2:])
     exported = [json.loads(x) for x in run_cli("export", *root).stdout.splitlines()]
     assert len(exported) == 26 and all(row["text"] for row in exported[:3])
     exported_csv = list(csv.DictReader(io.StringIO(run_cli("export", "--csv", *root).stdout)))
