@@ -37,7 +37,7 @@ from typing import Any
 import sqlite_utils
 
 from archive.errors import ArchiveError
-from archive.fts import index_tokens, match_expression, needs_check, query_tokens, term_found
+from archive.fts import index_tokens, match_expression, query_tokens, term_found
 from archive.paths import resolve_inside
 from archive.post import Post, fold_line_breaks
 from archive.reader import read_post
@@ -56,15 +56,14 @@ BUSY_TIMEOUT_MS = 10_000
 #: counts (``columnsize=0``: nothing ranks by them).
 #: ``titles_fts`` (contentless, so that Datasette picks ``articles_fts``) holds the titles
 #: alone, for title hits first. An index made before 0.5.0 (``detail=full``, ``unicode61``, no
-#: ``titles_fts``) still works; ``reindex`` rebuilds it in this form.
+#: ``titles_fts``) still works: opening it for writing adds ``titles_fts`` from the titles;
+#: ``reindex`` rebuilds ``articles_fts`` in this form.
 FTS_TABLES = {
     "articles_fts": "create virtual table articles_fts using fts5("
     "title, text, content=[articles], tokenize='ascii', detail=none, columnsize=0)",
     "titles_fts": "create virtual table titles_fts using fts5("
     "title, content='', tokenize='ascii', detail=none, columnsize=0)",
 }
-#: Candidates read per round while confirming a search whose terms have several tokens.
-CONFIRM_BATCH = 50
 
 ARTICLE_COLUMNS: dict[str, type] = {
     "id": str,
@@ -234,9 +233,15 @@ class Index:
             entry_urls.create({"url": str, "id": str}, pk="url")
         for name, schema in FTS_TABLES.items():
             if not self.db.table(name).exists():
-                if name == "titles_fts" and self.db.table("articles").count:
-                    self.set_meta("fts_dirty", "1")  # an index made before 0.5.0
                 self.db.execute(schema)
+                if name == "titles_fts":  # an index made before 0.5.0 has rows to add
+                    self.db.conn.executemany(
+                        "insert into titles_fts (rowid, title) values (?, ?)",
+                        (
+                            (rowid, index_tokens(title))
+                            for rowid, title in self.db.execute("select rowid, title from articles")
+                        ),
+                    )
         feeds = self.db.table("feeds")
         if not feeds.exists():
             feeds.create(
@@ -303,16 +308,12 @@ class Index:
         text: str,
         previous: tuple[str, str] | None = None,
         now: str | None = None,
-        fresh_fts: bool = False,
         tokens: tuple[str, str] | None = None,
     ) -> None:
         """Insert or replace the row for ``row['id']`` and its full-text entry.
 
         ``tokens`` gives the title's and the text's :func:`archive.fts.index_tokens` when the
         caller made them already (then ``text`` is not used).
-
-        ``fresh_fts`` says the FTS index holds no entry for the row (a rebuild after
-        :meth:`reset_fts`), so none is removed.
 
         ``text`` is the post's plain text; ``previous`` the ``(title, text)`` the row was
         indexed with, needed to remove its old full-text entry when the row exists already
@@ -335,7 +336,7 @@ class Index:
             (rowid,) = self.db.execute(
                 "select rowid from articles where id = ?", [row["id"]]
             ).fetchone()
-            if old is not None and (not fresh_fts or previous is not None):
+            if old is not None:
                 if previous is None:
                     self.set_meta("fts_dirty", "1")
                 else:
@@ -443,7 +444,7 @@ class Index:
         return all(found.get(name, "").lower() == sql.lower() for name, sql in FTS_TABLES.items())
 
     def reset_fts(self) -> None:
-        """Empty the full-text index (before a rebuild), in the form of :data:`FTS_SCHEMA`
+        """Empty the full-text index (before a rebuild), in the form of :data:`FTS_TABLES`
         (the tables of an earlier form are made anew), and clear the dirty flag."""
         with self.transaction():
             for name, schema in FTS_TABLES.items():
@@ -485,8 +486,32 @@ class Index:
         post file under the index's folder, None when it cannot be read).
         """
         expression = match_expression(query)
-        terms = query_tokens(query) if needs_check(query) else []
+        # One-token terms are exact in the index; longer ones are confirmed on the post.
+        terms = [tokens for tokens in query_tokens(query) if len(tokens) > 1]
         read = texts or self._post_texts
+        with self._snapshot():
+            return self._search(expression, terms, read, limit)
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """Run the block's reads in one read transaction (one state of the index, whatever a
+        crawl commits meanwhile), unless the caller has a transaction open already."""
+        if self.db.conn.in_transaction:
+            yield
+            return
+        self.db.conn.execute("begin")
+        try:
+            yield
+        finally:
+            self.db.conn.execute("rollback")
+
+    def _search(
+        self,
+        expression: str,
+        terms: list[list[str]],
+        read: Callable[[dict[str, Any]], tuple[str, str] | None],
+        limit: int,
+    ) -> list[dict[str, Any]]:
         title_hits = []
         if self.db.table("titles_fts").exists():  # (not in a read-only index before 0.5.0)
             title_hits = self._matching("titles_fts", expression, terms, None, limit, {})
@@ -514,30 +539,24 @@ class Index:
         exclude: dict[int, int],
     ) -> list[dict[str, Any]]:
         """Up to ``limit`` ``articles`` rows (with ``rowid``) matching ``expression`` in the
-        full-text ``table``, newest
-        first, leaving out ``exclude``; with ``terms``, only rows holding every term as a
-        phrase in their title or, given ``read``, in their title or text."""
+        full-text ``table``, newest first, leaving out ``exclude``; with ``terms``, only rows
+        holding every term as a phrase in their title or, given ``read``, in their text."""
         ordered = (
             "select rowid, * from articles where rowid in "
             f"(select rowid from {table} where {table} match ?) "
-            "order by date desc, rowid desc limit ? offset ?"
+            "order by date desc, rowid desc"
         )
-        batch = max(limit, CONFIRM_BATCH) if terms else limit + len(exclude)
+        if not terms:  # every match is a hit: one page
+            page = self.query(ordered + " limit ?", [expression, limit + len(exclude)])
+            return [row for row in page if row["rowid"] not in exclude][:limit]
+        # Confirming: one statement (one snapshot of the index), read until enough rows hold
+        # every term; each row read costs its post's text.
         found: list[dict[str, Any]] = []
-        offset = 0
-        while len(found) < limit:
-            page = list(self.query(ordered, [expression, batch, offset]))
-            for row in page:
-                if row["rowid"] in exclude:
-                    continue
-                if terms and not self._holds(row, terms, read):
-                    continue
+        for row in self.query(ordered, [expression]):
+            if row["rowid"] not in exclude and self._holds(row, terms, read):
                 found.append(row)
                 if len(found) == limit:
                     break
-            if len(page) < batch:
-                break
-            offset += batch
         return found
 
     @staticmethod

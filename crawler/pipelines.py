@@ -141,6 +141,7 @@ class StoragePipeline:
         self.lock = None if lock_held else CrawlLock(root)
         self.index: Index | None = None
         self.stored: set[str] = set()
+        self._batch_ids: set[str] = set()  # ids stored in the uncommitted batch
 
     spider_name = ""
 
@@ -206,6 +207,20 @@ class StoragePipeline:
         if self.index.db.conn.in_transaction:
             self.index.db.conn.commit()
         self._uncommitted = 0
+        self._batch_ids.clear()
+
+    def _roll_back(self) -> None:
+        """Drop the uncommitted batch. An item's statements join the batch without a savepoint
+        (:meth:`archive.index.Index.transaction`), so an error half-way through a row would
+        otherwise be committed with it. The batch's posts are on disk; their ids are forgotten
+        here, so the next crawl (or ``check --repair``) indexes them again."""
+        assert self.index is not None
+        if self.index.db.conn.in_transaction:
+            self.index.db.conn.rollback()
+            logger.warning("index rows of %d items not committed", self._uncommitted + 1)
+        self.stored -= self._batch_ids
+        self._batch_ids.clear()
+        self._uncommitted = 0
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         """Store a post, record a failure or a feed poll (see the class docstring). Raises
@@ -226,14 +241,16 @@ class StoragePipeline:
             self.stats.inc_value("article/failed")
             self.stats.inc_value("article/dropped/unsafe_path")
             raise DropItem(str(exc)) from exc
-        except (ArchiveError, sqlite3.Error) as exc:
-            if isinstance(exc, sqlite3.Error) and self.index.db.conn.in_transaction:
-                # The item's statements join the batch without a savepoint (Index.transaction),
-                # so a half-written row would be committed with it: drop the whole batch. Its
-                # posts are on disk; the next crawl (or `check --repair`) indexes them again.
-                self.index.db.conn.rollback()
+        except ArchiveError as exc:  # a file could not be written: no SQL of this item ran
             self._stop_run(exc)
             raise DropItem(f"cannot write the archive: {exc}") from exc
+        except sqlite3.Error as exc:
+            self._roll_back()
+            self._stop_run(exc)
+            raise DropItem(f"cannot write the archive: {exc}") from exc
+        except Exception:
+            self._roll_back()
+            raise
         self._uncommitted += 1
         if (
             self._uncommitted >= self.commit_every
@@ -262,6 +279,7 @@ class StoragePipeline:
             self.index.remember_url(item.url, post.id)
             return
         self.stored.add(post.id)
+        self._batch_ids.add(post.id)
         result = store_post(self.root, self.index, post)
         self.index.remember_url(item.url, post.id)
         self.stats.inc_value("cpu/write", result.cpu_write)

@@ -114,6 +114,9 @@ def test_search_confirms_longer_words_as_phrases(tmp_path: Path):
         assert search_ids(index, "华为抢跑") == ["a1", "a3"]
         assert search_ids(index, "为抢") == ["a1", "a3", "a2"]  # a substring of 华为抢跑 too
         assert search_ids(index, "抢跑 芯片") == ["a1", "a3"]
+        # A lone character next to a longer term is a prefix of the index's tokens: exact.
+        assert search_ids(index, "抢 华为抢跑") == ["a1", "a3"]
+        assert search_ids(index, "跑 华为抢跑") == ["a1", "a3"]
         # Without texts, the post files are read; a post that cannot be read is not confirmed.
         assert [row["id"] for row in index.search("华为抢跑")] == ["a1"]
 

@@ -17,6 +17,7 @@ from archive.index import Index, article_row
 from archive.post import Post
 from archive.reader import read_post
 from archive.reindex import reindex
+from archive.store import store_post
 from archive.writer import write_post
 
 
@@ -106,6 +107,14 @@ def test_an_index_made_before_0_5_still_searches_and_reindex_upgrades_it(tmp_pat
         assert {h.post.id for h in archive.search("降准")} == {"iaaaaaa1", "ibbbbbb2"}
         assert [h.post.id for h in archive.search("准备金率")] == ["iaaaaaa1"]
     assert [p.kind for p in check(tmp_path)] == ["fts_dirty"]
+    # A crawl may write to it before anyone runs reindex: an updated post replaces its entries.
+    with Index.for_root(tmp_path) as index:
+        store_post(tmp_path, index, make_post("iaaaaaa1", title="央行宣布降准", text="改过的正文"))
+    with Archive(tmp_path) as archive:
+        assert [(h.post.id, h.title_hit) for h in archive.search("降准")][0] == ("iaaaaaa1", True)
+        assert [h.post.id for h in archive.search("准备金率")] == []
+        assert [h.post.id for h in archive.search("改过")] == ["iaaaaaa1"]
+    assert [p.kind for p in check(tmp_path)] == ["fts_dirty"]  # the old form, until reindex
     assert reindex(tmp_path).indexed == 2 and check(tmp_path) == []
     conn = sqlite3.connect(tmp_path / "index.db")
     (sql,) = conn.execute("select sql from sqlite_master where name = 'articles_fts'").fetchone()

@@ -164,3 +164,31 @@ def test_a_failed_row_in_a_crawl_batch_drops_the_batch_not_half_a_row(tmp_path, 
     assert sorted(p.kind for p in check(tmp_path)) == ["no_row", "no_row"]
     repair(tmp_path, check(tmp_path))
     assert check(tmp_path) == [] and ids(tmp_path, "第二篇") == ["ibbbbbb2"]
+
+
+def test_a_post_of_a_rolled_back_batch_met_again_in_the_run_is_stored(tmp_path, monkeypatch):
+    from scrapy.exceptions import DropItem
+    from scrapy.utils.test import get_crawler
+
+    from crawler.pipelines import PostItem, StoragePipeline
+
+    pipeline = StoragePipeline(tmp_path, get_crawler().stats, lock_held=True)
+    pipeline.open_spider()
+    assert pipeline.index is not None
+    post = make("正文", id="iaaaaaa1")
+    pipeline.process_item(PostItem(post, "china", post.link))
+
+    def broken(*args):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(pipeline.index, "_fts_insert", broken)
+    other = make("别的", id="ibbbbbb2", link="https://finance.sina.com.cn/c/doc-ibbbbbb2.shtml")
+    with pytest.raises(DropItem):
+        pipeline.process_item(PostItem(other, "china", other.link))
+    monkeypatch.undo()
+    again = make("正文", id="iaaaaaa1")  # the same article from a second feed
+    pipeline.process_item(PostItem(again, "world", again.link + "?from=world"))
+    pipeline.close_spider()
+    with Index.for_root(tmp_path) as index:
+        assert index.get_article("iaaaaaa1") is not None
+        assert index.url_ids() == {again.link + "?from=world": "iaaaaaa1"}
