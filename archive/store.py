@@ -42,9 +42,21 @@ class StoreResult:
     cpu_index: float = 0.0  # CPU seconds spent on the index row and full-text entry
 
 
-def store_post(root: Path, index: Index, post: Post, *, now: str | None = None) -> StoreResult:
+def store_post(
+    root: Path,
+    index: Index,
+    post: Post,
+    *,
+    now: str | None = None,
+    sync_later: set[Path] | None = None,
+) -> StoreResult:
     """Store ``post`` (see the module docstring). ``post.updated`` is the time the source says
     the article changed, or None (then a change is dated ``now``, ISO 8601 UTC).
+
+    ``sync_later`` (a caller that commits its index rows in batches): the folder of a *new*
+    post is added to it instead of being fsynced at once; the caller runs
+    :func:`archive.writer.sync_folders` before committing (a changed post, whose earlier
+    version moves, is always synced at once).
 
     Raises UnsafePathError for an unsafe id, ArchiveError or sqlite3.Error when the archive
     cannot be written (nothing is half-written: files are atomic, rows transactional).
@@ -75,7 +87,7 @@ def store_post(root: Path, index: Index, post: Post, *, now: str | None = None) 
     if data is not None:
         version = save_version(root, post.id, data, datetime.fromisoformat(now))
         post.updated = reported or datetime.fromisoformat(now)
-    result = write_post(root, post)
+    result = write_post(root, post, sync_later=sync_later if old is None and data is None else None)
     wrote = time.process_time()
     _upsert(index, post, result.relpath, result.sha256, now, _indexed(root, old, data))
     indexed = time.process_time()

@@ -27,8 +27,13 @@ class WriteResult:
     changed: bool
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, rename.
+def write_atomic(path: Path, data: bytes, *, sync_later: set[Path] | None = None) -> None:
+    """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, rename,
+    fsync of the folder (the rename is durable only then).
+
+    With ``sync_later``, the folder is added to it instead of being fsynced: the caller runs
+    :func:`sync_folders` before it relies on the file (before committing its index row). A
+    crash before that may lose the new file, never leave a torn one.
 
     Creates missing parent folders. Raises ArchiveError naming ``path`` when the disk is full,
     the folder is read-only or any other OS error occurs; the temp file is removed then, and
@@ -52,7 +57,17 @@ def write_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise ArchiveError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    _fsync_dir(path.parent)
+    if sync_later is None:
+        _fsync_dir(path.parent)
+    else:
+        sync_later.add(path.parent)
+
+
+def sync_folders(folders: set[Path]) -> None:
+    """fsync each folder of ``folders`` (see :func:`write_atomic`) and empty the set."""
+    for folder in sorted(folders):
+        _fsync_dir(folder)
+    folders.clear()
 
 
 def _make_folders(folder: Path) -> list[Path]:
@@ -80,9 +95,9 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_post(root: Path, post: Post) -> WriteResult:
+def write_post(root: Path, post: Post, *, sync_later: set[Path] | None = None) -> WriteResult:
     """Write ``post`` under ``root`` at ``posts/YYYY/MM/DD/<id>.md`` unless the same bytes are
-    already there.
+    already there (``sync_later``: see :func:`write_atomic`).
 
     Raises UnsafePathError for an id or date that would not give a safe path, ArchiveError for
     an OS error (see :func:`write_atomic`).
@@ -98,7 +113,7 @@ def write_post(root: Path, post: Post) -> WriteResult:
         pass
     except OSError as exc:
         raise ArchiveError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    write_atomic(path, data)
+    write_atomic(path, data, sync_later=sync_later)
     return WriteResult(relpath, digest, changed=True)
 
 

@@ -27,7 +27,7 @@ from archive.lock import CrawlLock
 from archive.paths import check_id
 from archive.post import Post
 from archive.store import store_post
-from archive.writer import sweep_temp_files
+from archive.writer import sweep_temp_files, sync_folders
 from crawler.items import ArticleItem, FeedPolled, PageFailure
 from crawler.run import CrawlSummary
 
@@ -142,6 +142,7 @@ class StoragePipeline:
         self.index: Index | None = None
         self.stored: set[str] = set()
         self._batch_ids: set[str] = set()  # ids stored in the uncommitted batch
+        self._unsynced: set[Path] = set()  # folders of its new posts, fsynced before commit
 
     spider_name = ""
 
@@ -204,6 +205,7 @@ class StoragePipeline:
 
     def _commit(self) -> None:
         assert self.index is not None
+        sync_folders(self._unsynced)  # the batch's new posts are durable before their rows
         if self.index.db.conn.in_transaction:
             self.index.db.conn.commit()
         self._uncommitted = 0
@@ -280,7 +282,7 @@ class StoragePipeline:
             return
         self.stored.add(post.id)
         self._batch_ids.add(post.id)
-        result = store_post(self.root, self.index, post)
+        result = store_post(self.root, self.index, post, sync_later=self._unsynced)
         self.index.remember_url(item.url, post.id)
         self.stats.inc_value("cpu/write", result.cpu_write)
         self.stats.inc_value("cpu/index", result.cpu_index)

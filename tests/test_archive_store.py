@@ -192,3 +192,48 @@ def test_a_post_of_a_rolled_back_batch_met_again_in_the_run_is_stored(tmp_path, 
     with Index.for_root(tmp_path) as index:
         assert index.get_article("iaaaaaa1") is not None
         assert index.url_ids() == {again.link + "?from=world": "iaaaaaa1"}
+
+
+def test_a_crawl_batch_fsyncs_the_folder_of_its_new_posts_once_before_commit(tmp_path, monkeypatch):
+    from scrapy.utils.test import get_crawler
+
+    import archive.writer
+    from crawler.pipelines import PostItem, StoragePipeline
+
+    events: list[str] = []
+    real_fsync_dir = archive.writer._fsync_dir
+
+    def fsync_dir(folder):
+        events.append(f"fsync {folder.relative_to(tmp_path).as_posix()}")
+        real_fsync_dir(folder)
+
+    monkeypatch.setattr(archive.writer, "_fsync_dir", fsync_dir)
+    pipeline = StoragePipeline(tmp_path, get_crawler().stats, lock_held=True, commit_every=10)
+    pipeline.open_spider()
+    assert pipeline.index is not None
+    (tmp_path / "posts/2026/09/28").mkdir(parents=True)  # the day folder exists already
+    for n in range(3):
+        post = make(f"第{n}篇", id=f"iaaaaaa{n}", link=f"https://finance.sina.com.cn/c/{n}.shtml")
+        pipeline.process_item(PostItem(post, "china", post.link))
+    assert events == []  # three new posts, no folder fsync yet, nothing committed
+    conn = pipeline.index.db.conn
+    monkeypatch.setattr(pipeline.index.db, "conn", CommitSpy(conn, events))
+    pipeline._commit()
+    assert events == ["fsync posts/2026/09/28", "commit"]
+    monkeypatch.undo()
+    pipeline.close_spider()
+    assert check(tmp_path) == []
+
+
+class CommitSpy:
+    """A sqlite3 connection that records its commits."""
+
+    def __init__(self, conn: sqlite3.Connection, events: list[str]) -> None:
+        self._conn, self._events = conn, events
+
+    def commit(self) -> None:
+        self._events.append("commit")
+        self._conn.commit()
+
+    def __getattr__(self, name: str):
+        return getattr(self._conn, name)
