@@ -2,7 +2,8 @@
 
 In one run on this machine it measures, as ratios and medians rather than absolute claims:
 
-1. the real ``sina-archive crawl`` of N synthetic ~100 KB pages served on loopback: articles
+1. the real ``sina-archive crawl`` of N synthetic ~100 KB pages served on loopback (each CPU
+   and time figure of the crawl, the floor and the alternative is the median of three runs): articles
    per second end to end, CPU milliseconds per article by stage (download and Scrapy, extract,
    write, index), peak RSS, bytes on disk per article;
 2. the floor (lxml parse + write the same bytes) and the common alternative (requests +
@@ -109,15 +110,31 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
+#: Each CPU and time figure of the crawl and the references is the median of this many runs
+#: (one run's CPU varies by about a tenth on this machine).
+ROUNDS = 3
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """The run whose CPU time is the median of ``runs``."""
+    return sorted(runs, key=lambda run: run["cpu"])[len(runs) // 2]
+
+
 def measure_crawl(factory: PageFactory, pages: int, work: Path) -> dict:
-    """Crawl, recrawl, floor and alternative on the same ``pages`` pages."""
-    root = work / f"crawl-{pages}"
+    """Crawl (median of :data:`ROUNDS` crawls into fresh roots), recrawl, floor and
+    alternative on the same ``pages`` pages."""
     with serve(factory, pages) as server:
-        empty = crawl(server, work / "empty", 0, work / "empty.json")  # start-up alone
-        first = crawl(server, root, pages, work / "first.json")
-        fetched = dict(server.counts)
+        empties, firsts = [], []
+        for round_ in range(ROUNDS):
+            empty = work / f"empty-{round_}"
+            empties.append(crawl(server, empty, 0, work / f"empty-{round_}.json"))  # start-up
+            root = work / f"crawl-{pages}-{round_}"
+            server.counts.clear()
+            firsts.append(crawl(server, root, pages, work / f"first-{round_}.json"))
+            fetched = dict(server.counts)
+        empty, first = _median_run(empties), _median_run(firsts)
         server.counts.clear()
-        second = crawl(server, root, pages, work / "second.json")
+        second = crawl(server, root, pages, work / "second.json")  # the last round's root
         refetched = dict(server.counts)
         pages_dir = work / "pages"
         pages_dir.mkdir(exist_ok=True)
@@ -125,24 +142,19 @@ def measure_crawl(factory: PageFactory, pages: int, work: Path) -> dict:
             (pages_dir / f"{n:09d}.html").write_bytes(factory.page(n))
         out = work / "floor-out"
         out.mkdir(exist_ok=True)
-        floor = run_measured(
-            [sys.executable, "-m", "bench.references", "floor", str(pages_dir), str(out)]
-        )  # noqa: E501
+        floor_args = [sys.executable, "-m", "bench.references", "floor", str(pages_dir), str(out)]
+        floor = _median_run([run_measured(floor_args) for _ in range(ROUNDS)])
         alt_out = work / "alt-out"
         alt_out.mkdir(exist_ok=True)
-        alternative = run_measured(
-            [
-                sys.executable,
-                "-m",
-                "bench.references",
-                "alternative",
-                server.origin,
-                str(pages),
-                str(alt_out),
-            ]  # noqa: E501
+        alt_args = [sys.executable, "-m", "bench.references", "alternative", server.origin]
+        alt_args += [str(pages), str(alt_out)]
+        alternative = _median_run([run_measured(alt_args) for _ in range(ROUNDS)])
+        startup_floor = _median_run(
+            [run_measured([sys.executable, "-c", "import lxml.html"]) for _ in range(ROUNDS)]
         )
-        startup_floor = run_measured([sys.executable, "-c", "import lxml.html"])
-        startup_alt = run_measured([sys.executable, "-c", "import requests, bs4"])
+        startup_alt = _median_run(
+            [run_measured([sys.executable, "-c", "import requests, bs4"]) for _ in range(ROUNDS)]
+        )
     stats = first["stats"]
     work_cpu = first["cpu"] - empty["cpu"]
     stages = {k: stats.get(f"cpu/{k}", 0.0) for k in ("extract", "write", "index")}
