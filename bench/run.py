@@ -2,10 +2,10 @@
 
 In one run on this machine it measures, as ratios and medians rather than absolute claims:
 
-1. the real ``sina-archive crawl`` of N synthetic ~100 KB pages served on loopback (each CPU
-   and time figure of the crawl, the floor and the alternative is the median of three runs): articles
+1. the real ``sina-archive crawl`` of N synthetic ~100 KB pages served on loopback: articles
    per second end to end, CPU milliseconds per article by stage (download and Scrapy, extract,
-   write, index), peak RSS, bytes on disk per article;
+   write, index), peak RSS, bytes on disk per article (each CPU and time figure of the crawl,
+   the floor and the alternative is the median of three runs);
 2. the floor (lxml parse + write the same bytes) and the common alternative (requests +
    BeautifulSoup html.parser + write) on the same pages;
 3. a second crawl of the unchanged feed (requests made, time);
