@@ -107,8 +107,8 @@ def match_expression(query: str) -> str:
     """Turn a user's query into an FTS5 MATCH expression over :func:`index_tokens` text: the
     AND of every token of every term. A lone Han character matches as a prefix.
 
-    The expression finds a superset of the rows that hold each term as a phrase; use
-    :func:`needs_check` and :func:`term_found` to confirm them. Raises ValueError when the
+    The expression finds a superset of the rows that hold each term as a phrase: confirm
+    the terms of more than one token with :func:`term_found`. Raises ValueError when the
     query has nothing to search for.
     """
     parts = []

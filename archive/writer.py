@@ -108,6 +108,11 @@ def write_post(root: Path, post: Post, *, sync_later: set[Path] | None = None) -
     digest = hashlib.sha256(data).hexdigest()
     try:
         if path.read_bytes() == data:
+            # Left by a crawl that was killed before syncing its folder, maybe: sync it too.
+            if sync_later is None:
+                _fsync_dir(path.parent)
+            else:
+                sync_later.add(path.parent)
             return WriteResult(relpath, digest, changed=False)
     except FileNotFoundError:
         pass

@@ -4,8 +4,8 @@ In one run on this machine it measures, as ratios and medians rather than absolu
 
 1. the real ``sina-archive crawl`` of N synthetic ~100 KB pages served on loopback: articles
    per second end to end, CPU milliseconds per article by stage (download and Scrapy, extract,
-   write, index), peak RSS, bytes on disk per article (each CPU and time figure of the crawl,
-   the floor and the alternative is the median of three runs);
+   write, index), peak RSS, bytes on disk per article (the crawl, the floor and the
+   alternative each run three times; their figures are those of the run with the median CPU);
 2. the floor (lxml parse + write the same bytes) and the common alternative (requests +
    BeautifulSoup html.parser + write) on the same pages;
 3. a second crawl of the unchanged feed (requests made, time);
@@ -110,8 +110,8 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-#: Each CPU and time figure of the crawl and the references is the median of this many runs
-#: (one run's CPU varies by about a tenth on this machine).
+#: The crawl and the references each run this many times; their figures are those of the run
+#: with the median CPU time (one run's CPU varies by about a tenth on this machine).
 ROUNDS = 3
 
 

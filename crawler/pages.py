@@ -16,7 +16,7 @@ import codecs
 import functools
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
@@ -198,17 +198,33 @@ class ArticlePage:
         for selector in selectors:
             yield from self._select(selector)
 
-    def _select(self, selector: str) -> list[etree._Element]:
-        """The elements ``selector`` finds in the page. An id selector (``#artibody``,
-        ``#keywords[data-wbkey]``) is looked up in libxml2's table of the page's ids, XPath
-        ``id()``, instead of a walk over every element (2 µs instead of 90 µs per page)."""
+    def _select(self, selector: str) -> Iterator[etree._Element]:
+        """The elements ``selector`` finds in the page, in document order.
+
+        An id selector (``#artibody``, ``#keywords[data-wbkey]``) is first looked up in
+        libxml2's table of the page's ids, XPath ``id()`` (2 µs instead of a 90 µs walk over
+        every element); only when the caller wants more than that finds (a page with a
+        repeated id keeps only the first in the table) does the CSS walk run, lazily.
+        """
         by_id = _ID_SELECTOR.match(selector)
         if by_id is None:
-            return css(selector)(self.tree)
-        found = _BY_ID(self.tree, id=by_id.group(1))
-        if by_id.group(2):
-            found = [element for element in found if element.get(by_id.group(2)) is not None]
-        return found
+            yield from css(selector)(self.tree)
+            return
+        wanted, attribute = by_id.groups()
+        first = None
+        for element in _BY_ID(self.tree, id=wanted):
+            # The HTML parser also files <a name=…> as ids; and an element taken out of the
+            # page stays in the table.
+            if (
+                element.get("id") == wanted
+                and (attribute is None or element.get(attribute) is not None)
+                and element.getroottree().getroot() is self.tree
+            ):
+                first = element
+                yield element
+        for element in css(selector)(self.tree):
+            if element is not first:
+                yield element
 
     @functools.cached_property
     def metas(self) -> dict[str, str]:

@@ -180,6 +180,7 @@ class StoragePipeline:
             try:
                 self._commit()
             except sqlite3.Error as exc:
+                self._roll_back()
                 self._stop_run(exc)
             stats = self.stats.get_stats()
             summary = CrawlSummary.from_stats(stats)
@@ -219,7 +220,7 @@ class StoragePipeline:
         assert self.index is not None
         if self.index.db.conn.in_transaction:
             self.index.db.conn.rollback()
-            logger.warning("index rows of %d items not committed", self._uncommitted + 1)
+            logger.warning("the index rows of this batch are not committed")
         self.stored -= self._batch_ids
         self._batch_ids.clear()
         self._uncommitted = 0
@@ -258,7 +259,12 @@ class StoragePipeline:
             self._uncommitted >= self.commit_every
             or time.monotonic() - self._batch_started >= self.commit_seconds
         ):
-            self._commit()
+            try:
+                self._commit()
+            except sqlite3.Error as exc:
+                self._roll_back()
+                self._stop_run(exc)
+                raise DropItem(f"cannot write the archive: {exc}") from exc
         return item
 
     def _record_failure(self, item: PageFailure) -> None:

@@ -237,3 +237,33 @@ class CommitSpy:
 
     def __getattr__(self, name: str):
         return getattr(self._conn, name)
+
+
+def test_a_failed_commit_stops_the_run_and_forgets_the_batch(tmp_path, monkeypatch):
+    from scrapy.exceptions import DropItem
+    from scrapy.utils.test import get_crawler
+
+    from crawler.pipelines import PostItem, StoragePipeline
+
+    crawler = get_crawler()
+    pipeline = StoragePipeline(tmp_path, crawler.stats, lock_held=True, commit_every=1)
+    pipeline.open_spider()
+    assert pipeline.index is not None
+    conn = pipeline.index.db.conn
+
+    class FailingCommit(CommitSpy):
+        def commit(self) -> None:
+            raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(pipeline.index.db, "conn", FailingCommit(conn, []))
+    post = make("正文", id="iaaaaaa1")
+    with pytest.raises(DropItem, match="cannot write the archive"):
+        pipeline.process_item(PostItem(post, "china", post.link))
+    assert crawler.stats.get_value("archive/write_failed") == "disk I/O error"
+    monkeypatch.undo()
+    assert not conn.in_transaction and "iaaaaaa1" not in pipeline.stored
+    again = make("正文", id="iaaaaaa1")
+    pipeline.process_item(PostItem(again, "world", again.link))
+    pipeline.close_spider()
+    with Index.for_root(tmp_path) as index:
+        assert index.get_article("iaaaaaa1") is not None

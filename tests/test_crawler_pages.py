@@ -39,6 +39,19 @@ def test_fields_of_a_simple_page():
     assert item.body.startswith("<p>　　第一段正文")  # full-width indent kept
 
 
+def test_a_repeated_id_or_an_anchor_name_does_not_hide_the_element_css_finds():
+    # Ids are looked up in libxml2's id table, which keeps the first of a repeated id and
+    # files <a name=…> too; what CSS finds must still be found.
+    data = page().replace(
+        b"<div class='article' id='artibody'>",
+        b"<a name='artibody'></a><div id='artibody'></div><div class='article' id='artibody'>",
+    )
+    item = article(data)
+    assert item.body.startswith("<p>　　第一段正文")
+    found = list(ArticlePage(URL, data)._select("#artibody"))
+    assert [element.get("class") for element in found] == [None, "article"]
+
+
 def test_published_time_meta_wins_and_empty_meta_is_absent():
     meta = "<meta property='article:published_time' content='2021-11-30T15:16:00+08:00'>"
     assert article(page(head=meta)).published == datetime(2021, 11, 30, 7, 16, tzinfo=UTC)
