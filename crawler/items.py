@@ -25,7 +25,7 @@ class FeedConfig:
     author: str = "新浪财经"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FeedEntry:
     """One entry of a feed: the article it points to and what the feed says of it.
 
