@@ -108,7 +108,7 @@ def match_expression(query: str) -> str:
     AND of every token of every term. A lone Han character matches as a prefix.
 
     The expression finds a superset of the rows that hold each term as a phrase: confirm
-    the terms of more than one token with :func:`term_found`. Raises ValueError when the
+    the :func:`phrase_terms` with :func:`term_found`. Raises ValueError when the
     query has nothing to search for.
     """
     parts = []
@@ -122,10 +122,11 @@ def match_expression(query: str) -> str:
     return " AND ".join(parts)
 
 
-def needs_check(query: str) -> bool:
-    """Whether a row matching :func:`match_expression` may still not hold the query: true when
-    a term has more than one token."""
-    return any(len(tokens) > 1 for tokens in query_tokens(query))
+def phrase_terms(query: str) -> list[list[str]]:
+    """Return the tokens of the terms of ``query`` that have more than one token: those a row
+    matching :func:`match_expression` may still not hold as a phrase (confirm them with
+    :func:`term_found`); one-token terms are exact in the index."""
+    return [tokens for tokens in query_tokens(query) if len(tokens) > 1]
 
 
 def term_found(tokens: list[str], indexed: str) -> bool:

@@ -57,10 +57,15 @@ def write_atomic(path: Path, data: bytes, *, sync_later: set[Path] | None = None
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise ArchiveError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    _sync_folder(path.parent, sync_later)
+
+
+def _sync_folder(folder: Path, sync_later: set[Path] | None) -> None:
+    """fsync ``folder`` now, or add it to ``sync_later`` (see :func:`write_atomic`)."""
     if sync_later is None:
-        _fsync_dir(path.parent)
+        _fsync_dir(folder)
     else:
-        sync_later.add(path.parent)
+        sync_later.add(folder)
 
 
 def sync_folders(folders: set[Path]) -> None:
@@ -109,10 +114,7 @@ def write_post(root: Path, post: Post, *, sync_later: set[Path] | None = None) -
     try:
         if path.read_bytes() == data:
             # Left by a crawl that was killed before syncing its folder, maybe: sync it too.
-            if sync_later is None:
-                _fsync_dir(path.parent)
-            else:
-                sync_later.add(path.parent)
+            _sync_folder(path.parent, sync_later)
             return WriteResult(relpath, digest, changed=False)
     except FileNotFoundError:
         pass

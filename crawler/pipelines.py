@@ -180,8 +180,7 @@ class StoragePipeline:
             try:
                 self._commit()
             except sqlite3.Error as exc:
-                self._roll_back()
-                self._stop_run(exc)
+                self._index_failed(exc)  # the run is ending: nothing to drop
             stats = self.stats.get_stats()
             summary = CrawlSummary.from_stats(stats)
             started = stats.get("start_time")
@@ -248,9 +247,7 @@ class StoragePipeline:
             self._stop_run(exc)
             raise DropItem(f"cannot write the archive: {exc}") from exc
         except sqlite3.Error as exc:
-            self._roll_back()
-            self._stop_run(exc)
-            raise DropItem(f"cannot write the archive: {exc}") from exc
+            raise self._index_failed(exc) from exc
         except Exception:
             self._roll_back()
             raise
@@ -262,10 +259,15 @@ class StoragePipeline:
             try:
                 self._commit()
             except sqlite3.Error as exc:
-                self._roll_back()
-                self._stop_run(exc)
-                raise DropItem(f"cannot write the archive: {exc}") from exc
+                raise self._index_failed(exc) from exc
         return item
+
+    def _index_failed(self, exc: sqlite3.Error) -> DropItem:
+        """The index could not be written (mid-item or at a commit): drop the batch, stop the
+        crawl; return the DropItem to raise."""
+        self._roll_back()
+        self._stop_run(exc)
+        return DropItem(f"cannot write the archive: {exc}")
 
     def _record_failure(self, item: PageFailure) -> None:
         assert self.index is not None
