@@ -34,6 +34,7 @@ BODY = ("#artibody", "div#article", "section.art_content", "#art_content", ".art
 TITLE = ("h1.main-title", "h1#artibodyTitle", "h1.art_tit_h1", ".article-header h1", "h1.title")
 DATE_LINE = (".date-source .date", "span.date", "#pub_date", ".time-source", ".weibo_time")
 SOURCE = (
+    "div.date-source .source",  # what every captured page has: a quick walk over <div>s only
     ".date-source .source",
     ".source.ent-source",
     "span.source",
@@ -63,6 +64,7 @@ VIDEO_XPATH = ".//video | .//*[@id='Video_Cont'] | .//*[contains(@class, 'video-
 #: A selector of one id, with at most one attribute that must be present.
 _ID_SELECTOR = re.compile(r"#([A-Za-z][\w-]*)(?:\[([A-Za-z][\w-]*)\])?\Z")
 _BY_ID = etree.XPath("id($id)")
+_CANONICAL_LINKS = etree.XPath("//link[@rel='canonical']")
 #: Below this many characters of text (no spaces) a body is empty (an index page, a stub).
 MIN_BODY_CHARS = 20
 
@@ -203,8 +205,10 @@ class ArticlePage:
 
         An id selector (``#artibody``, ``#keywords[data-wbkey]``) is first looked up in
         libxml2's table of the page's ids, XPath ``id()`` (2 µs instead of a 90 µs walk over
-        every element); only when the caller wants more than that finds (a page with a
-        repeated id keeps only the first in the table) does the CSS walk run, lazily.
+        every element). The table holds the first element with each id (and ``<a name>``):
+        when it holds none, no element has the id; only when the caller wants more than the
+        table gives (a repeated id, an ``<a name>`` or removed element in the way) does the
+        CSS walk run, lazily.
         """
         by_id = _ID_SELECTOR.match(selector)
         if by_id is None:
@@ -212,7 +216,10 @@ class ArticlePage:
             return
         wanted, attribute = by_id.groups()
         first = None
-        for element in _BY_ID(self.tree, id=wanted):
+        listed = _BY_ID(self.tree, id=wanted)
+        if not listed:
+            return  # no element has this id (or a name= of <a>): the walk would find none
+        for element in listed:
             # The HTML parser also files <a name=…> as ids; and an element taken out of the
             # page stays in the table.
             if (
@@ -301,13 +308,17 @@ class ArticlePage:
         page's own URL. A canonical URL that cannot be this article's (another Sina doc id,
         a site's home page, a host that is not Sina's) is ignored: it would merge posts."""
         own = normalize_url(self.url) or self.url
-        candidates = [self._meta("og:url")]
-        candidates += [e.get("href") or "" for e in self.tree.xpath("//link[@rel='canonical']")]
-        for candidate in candidates:
+        for candidate in self._canonical_candidates():
             url = normalize_url(candidate, self.url)
             if url and self._plausible_canonical(url, own):
                 return url
         return own
+
+    def _canonical_candidates(self) -> Iterator[str]:
+        """``og:url``, then each ``<link rel=canonical>`` (looked for only when needed)."""
+        yield self._meta("og:url")
+        for element in _CANONICAL_LINKS(self.tree):
+            yield element.get("href") or ""
 
     @staticmethod
     def _plausible_canonical(url: str, own: str) -> bool:
@@ -325,10 +336,12 @@ class ArticlePage:
         if _SPACE.sub("", raw) in (_SPACE.sub("", self.title()), *SITE_KEYWORDS):
             raw = ""  # a page without keywords repeats its headline or the site's defaults
         if not raw:
-            for element in self._first((KEYWORDS_WIDGET,)):
+            for element in self._select(KEYWORDS_WIDGET):
                 raw = ",".join(
                     w for w in re.split(r"[,，]", element.get("data-wbkey", "")) if w != "新闻"
                 )
+                if raw:
+                    break
         words: list[str] = []
         for word in re.split(r"[,，]", raw):
             word = word.strip()
