@@ -193,6 +193,15 @@ def test_keywords_become_tags_unless_they_repeat_the_title():
     assert article(page(head="<meta name='keywords' content='标题'>")).tags == ()
 
 
+def test_keywords_widget_when_the_meta_has_none_the_first_one_with_words_wins():
+    widgets = (
+        "<div id='keywords' data-wbkey='新闻'></div><div id='keywords' data-wbkey='降准,新闻'>"
+        "</div><div id='keywords' data-wbkey='央行'></div>"
+    )
+    data = page(title="<h1 class='main-title'>标题</h1>" + widgets)
+    assert article(data).tags == ("降准",)
+
+
 class TestDecoding:
     TEXT = "<html><head>{meta}</head><body>新浪财经</body></html>"
 
