@@ -126,12 +126,17 @@ def yaml_string(value: str, *, quote: bool = False) -> str:
         return _double_quoted(value)
     if quote or not _PLAIN_SAFE.match(value):
         return _single_quoted(value)
+    return value if _loads_back(value) else _single_quoted(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _loads_back(value: str) -> bool:
+    """Whether ``value`` written plain loads back as the same string (not ``2021``, ``yes``,
+    ``null`` …); cached: authors, sources, feeds and categories repeat from post to post."""
     try:
-        if yaml.load(value, Loader=_SafeLoader) == value:
-            return value
+        return yaml.load(value, Loader=_SafeLoader) == value
     except yaml.YAMLError:
-        pass
-    return _single_quoted(value)
+        return False
 
 
 def escape_braces(html: str) -> str:

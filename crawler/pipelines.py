@@ -3,7 +3,8 @@
 Stats keys (``area/event``): ``article/new``, ``article/unchanged``, ``article/updated``,
 ``article/failed``, ``article/dropped/<reason>``, ``archive/write_failed`` (the message of a
 write that failed: the crawl stops), ``cpu/write`` and ``cpu/index`` (CPU seconds spent
-writing post files and versions, and index rows).
+writing post files and versions and syncing their folders, and on index rows and their
+commits).
 """
 
 from __future__ import annotations
@@ -205,9 +206,13 @@ class StoragePipeline:
 
     def _commit(self) -> None:
         assert self.index is not None
+        started = time.process_time()
         sync_folders(self._unsynced)  # the batch's new posts are durable before their rows
+        synced = time.process_time()
         if self.index.db.conn.in_transaction:
-            self.index.db.conn.commit()
+            self.index.db.conn.commit()  # FTS5 writes the batch's terms now
+        self.stats.inc_value("cpu/write", synced - started)
+        self.stats.inc_value("cpu/index", time.process_time() - synced)
         self._uncommitted = 0
         self._batch_ids.clear()
 
