@@ -3,7 +3,10 @@
 - ``floor DIR OUT``: parse every page file in DIR with lxml and write the same bytes to OUT,
   without Scrapy: the least work any archiver must do;
 - ``alternative ORIGIN N OUT``: the script many people write: ``requests`` fetches each page,
-  BeautifulSoup with ``html.parser`` parses the whole page, the page is written to OUT.
+  BeautifulSoup with ``html.parser`` parses the whole page, the page is written to OUT;
+- ``scrapy ORIGIN N [SETTING=VALUE ...]``: Scrapy alone: a spider that fetches each page with
+  the crawl's engine settings and does nothing with it (what the crawl pays Scrapy and Twisted
+  before any work of its own).
 """
 
 from __future__ import annotations
@@ -42,11 +45,53 @@ def alternative(origin: str, count: int, out: Path) -> int:
     return count
 
 
+def scrapy_fetch(origin: str, count: int, overrides: list[str]) -> int:
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    from bench.pages import HOST
+    from crawler import settings as project
+
+    fetched = []
+
+    class FetchOnly(scrapy.Spider):
+        name = "fetch-only"
+
+        async def start(self):  # type: ignore[no-untyped-def]
+            for n in range(count):
+                path = f"/stock/bench/2026-09-29/doc-ibench{n:09d}.shtml"
+                yield scrapy.Request(origin + path, headers={"Host": HOST})
+
+        def parse(self, response):  # type: ignore[no-untyped-def]
+            fetched.append(len(response.body))
+
+    settings = {
+        name: getattr(project, name)
+        for name in (
+            "USER_AGENT",
+            "CONCURRENT_ITEMS",
+            "COOKIES_ENABLED",
+            "WARN_ON_GENERATOR_RETURN_VALUE",
+            "TELNETCONSOLE_ENABLED",
+        )
+    }
+    settings["LOG_LEVEL"] = "ERROR"
+    settings.update(item.split("=", 1) for item in overrides)
+    process = CrawlerProcess(settings)
+    process.crawl(FetchOnly)
+    process.start()
+    if len(fetched) != count:
+        raise SystemExit(f"fetched {len(fetched)} of {count} pages")
+    return count
+
+
 if __name__ == "__main__":
     kind = sys.argv[1]
     if kind == "floor":
         print(floor(Path(sys.argv[2]), Path(sys.argv[3])))
     elif kind == "alternative":
         print(alternative(sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])))
+    elif kind == "scrapy":
+        print(scrapy_fetch(sys.argv[2], int(sys.argv[3]), sys.argv[4:]))
     else:
         raise SystemExit(f"unknown reference {kind!r}")

@@ -7,7 +7,8 @@ In one run on this machine it measures, as ratios and medians rather than absolu
    write, index), peak RSS, bytes on disk per article (the crawl, the floor and the
    alternative each run three times; their figures are those of the run with the median CPU);
 2. the floor (lxml parse + write the same bytes) and the common alternative (requests +
-   BeautifulSoup html.parser + write) on the same pages;
+   BeautifulSoup html.parser + write) on the same pages, and Scrapy alone (a spider that
+   fetches the pages with the crawl's engine settings and does nothing else);
 3. a second crawl of the unchanged feed (requests made, time);
 4. crawl peak RSS at a second, larger N (memory must stay flat);
 5. ``reindex``, ``search`` (median, p95), ``list --since`` one day and ``check`` on archives of
@@ -110,6 +111,12 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
+def _checked(result: dict) -> dict:
+    if result["code"] != 0:
+        raise SystemExit(f"reference failed ({result['code']}): {result['stderr']}")
+    return result
+
+
 #: The crawl and the references each run this many times; their figures are those of the run
 #: with the median CPU time (one run's CPU varies by about a tenth on this machine).
 ROUNDS = 3
@@ -149,6 +156,14 @@ def measure_crawl(factory: PageFactory, pages: int, work: Path) -> dict:
         alt_args = [sys.executable, "-m", "bench.references", "alternative", server.origin]
         alt_args += [str(pages), str(alt_out)]
         alternative = _median_run([run_measured(alt_args) for _ in range(ROUNDS)])
+        fetch_args = [sys.executable, "-m", "bench.references", "scrapy", server.origin]
+        settings = [item for item in CRAWL_SETTINGS if item != "-s"]
+        fetch_only = _median_run(
+            [_checked(run_measured([*fetch_args, str(pages), *settings])) for _ in range(ROUNDS)]
+        )
+        startup_fetch = _median_run(
+            [_checked(run_measured([*fetch_args, "0", *settings])) for _ in range(ROUNDS)]
+        )
         startup_floor = _median_run(
             [run_measured([sys.executable, "-c", "import lxml.html"]) for _ in range(ROUNDS)]
         )
@@ -162,6 +177,7 @@ def measure_crawl(factory: PageFactory, pages: int, work: Path) -> dict:
     per = 1000 / pages
     floor_cpu = (floor["cpu"] - startup_floor["cpu"]) * per
     alt_cpu = (alternative["cpu"] - startup_alt["cpu"]) * per
+    fetch_cpu = (fetch_only["cpu"] - startup_fetch["cpu"]) * per
     crawl_cpu = work_cpu * per
     posts = folder_bytes(root / "posts")
     index = (root / "index.db").stat().st_size
@@ -177,6 +193,7 @@ def measure_crawl(factory: PageFactory, pages: int, work: Path) -> dict:
         "index_bytes_per_article": index / pages,
         "floor_cpu_ms_per_article": floor_cpu,
         "alternative_cpu_ms_per_article": alt_cpu,
+        "scrapy_alone_cpu_ms_per_article": fetch_cpu,
         "crawl_vs_floor": crawl_cpu / floor_cpu,
         "alternative_vs_crawl": alt_cpu / crawl_cpu,
         "requests_first": fetched,
@@ -270,6 +287,7 @@ def table(results: dict) -> str:
     lines += [
         f"  floor (lxml + write) CPU ms      {crawl['floor_cpu_ms_per_article']:8.2f}",
         f"  alternative (requests+bs4) ms    {crawl['alternative_cpu_ms_per_article']:8.2f}",
+        f"  Scrapy alone (fetch only) ms     {crawl['scrapy_alone_cpu_ms_per_article']:8.2f}",
         f"  crawl / floor                    {crawl['crawl_vs_floor']:8.2f}x  <= 4x",
         f"  alternative / crawl              {crawl['alternative_vs_crawl']:8.2f}x  >= 4x",
         f"  peak RSS MB                      {crawl['peak_rss_mb']:8.1f}   <= 300",
