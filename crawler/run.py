@@ -132,6 +132,10 @@ def run_spider(spider: str, settings: dict[str, Any], *, verbose: bool = False) 
     project = project_settings()
     project.setdict(settings, priority="cmdline")
     process = CrawlerProcess(project)
+    # Scrapy's handler drops the records below LOG_LEVEL only once they are made (Scrapy's
+    # "Crawled"/"Scraped" and our "new post": three per article, 20 µs each): the root
+    # logger drops them before. Our own INFO (``verbose``) has its logger and level.
+    logging.getLogger().setLevel(project.get("LOG_LEVEL"))
     crawler = process.create_crawler(spider)
     failures: list[Any] = []
     deferred = process.crawl(crawler)

@@ -188,12 +188,23 @@ def test_fetch_article_and_non_article_pages(tmp_path):
     list_url = rows["r2_gbk_fin_vip_corp_vCB_BulletinGather.html"]["url"].split(" ")[0]
     with serving() as server:
         ok = run_cli(
-            "fetch", article_url, "--root", str(tmp_path), "--connect-to", server.origin, *FAST
+            "fetch",
+            article_url,
+            "--root",
+            str(tmp_path),
+            "--connect-to",
+            server.origin,
+            "-v",
+            *FAST,
         )
         bad = run_cli(
             "fetch", list_url, "--root", str(tmp_path), "--connect-to", server.origin, *FAST
         )
     assert ok.returncode == 0, ok.stderr[-2000:]
+    # --verbose shows our INFO lines; without it, warnings only (Scrapy's DEBUG never)
+    assert "INFO: new post posts/2026/09/29/initmeav9622448.md" in ok.stderr
+    assert "WARNING: no article: " in bad.stderr and "INFO" not in bad.stderr
+    assert "DEBUG" not in ok.stderr + bad.stderr
     assert (tmp_path / "posts/2026/09/29/initmeav9622448.md").exists()
     meta = frontmatter.load(tmp_path / "posts/2026/09/29/initmeav9622448.md").metadata
     assert meta["categories"] == ["新浪财经"]
