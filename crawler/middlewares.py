@@ -1,4 +1,6 @@
-"""BackoffRetryMiddleware: Scrapy's RetryMiddleware, waiting before each retry.
+"""Downloader middlewares: BackoffRetryMiddleware and MetaRefreshMiddleware.
+
+BackoffRetryMiddleware is Scrapy's RetryMiddleware, waiting before each retry.
 
 Scrapy retries a failed request at once. A site that answers 429 or 503 is asking for time,
 often in a ``Retry-After`` header (RFC 9110 section 10.2.3: seconds or an HTTP date), so this
@@ -12,16 +14,19 @@ Stats: ``retry/backoff_seconds`` (total waited), ``retry/retry_after_too_long``.
 
 from __future__ import annotations
 
+import codecs
 import email.utils
 from datetime import UTC, datetime
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as ScrapyMetaRefresh
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from scrapy.http import Response
+from scrapy.http import HtmlResponse, Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.response import response_status_message
 from twisted.internet import reactor, task
+from w3lib.encoding import http_content_type_encoding
 
 
 def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
@@ -100,3 +105,42 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if retry is not None:
             await self._wait(self.backoff(request))
         return retry
+
+
+#: Scrapy looks for ``<meta http-equiv="refresh">`` in a page's first 4,096 characters; in an
+#: ASCII-compatible encoding (UTF-8, GB18030 …) a character takes at most 4 bytes.
+REFRESH_SCAN_BYTES = 4096 * 4
+_WIDE_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)
+
+
+def may_declare_refresh(response: Response) -> bool:
+    """False when ``response`` cannot hold a meta refresh where Scrapy looks for one: no
+    ``refresh`` (any case) in its first :data:`REFRESH_SCAN_BYTES` bytes, and an
+    ASCII-compatible encoding (no UTF-16/32 BOM or ``Content-Type`` charset)."""
+    body = response.body
+    if body.startswith(_WIDE_BOMS):
+        return True
+    charset = http_content_type_encoding(
+        response.headers.get("Content-Type", b"").decode("latin-1")
+    )
+    if charset and codecs.lookup(charset).name.startswith(("utf-16", "utf-32")):
+        return True
+    return b"refresh" in body[:REFRESH_SCAN_BYTES].lower()
+
+
+class MetaRefreshMiddleware(ScrapyMetaRefresh):
+    """Scrapy's MetaRefreshMiddleware (same settings: ``METAREFRESH_*``) that first rules a
+    refresh out in the page's bytes, as w3lib's ``get_meta_refresh`` does for bytes.
+
+    Scrapy decodes the whole page (``response.text``) to read its first 4,096 characters:
+    about 0.1 ms of CPU for each ~100 KB article page, which has no meta refresh. A page
+    without the bytes ``refresh`` (:func:`may_declare_refresh`) passes through undecoded; any
+    other page gets Scrapy's own check. Replaces Scrapy's in the settings (same priority).
+    """
+
+    def process_response(  # type: ignore[override]
+        self, request: Request, response: Response, spider: object = None
+    ) -> Request | Response:
+        if isinstance(response, HtmlResponse) and not may_declare_refresh(response):
+            return response
+        return super().process_response(request, response)

@@ -58,6 +58,8 @@ ARCHIVE_RETRY_AFTER_MAX = 60.0  # seconds; a longer Retry-After is left to a lat
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,  # retries wait (Retry-After, backoff)
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.MetaRefreshMiddleware": 580,  # decodes only pages that may refresh
 }
 # Items (and requests) a callback yields, handled at once. The pipelines are synchronous, so
 # more buys nothing, and Scrapy starts this many asyncio tasks for every response: the default
