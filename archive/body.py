@@ -217,7 +217,9 @@ def clean_body(container: etree._Element, base: str) -> tuple[str, str]:
             anchor.set("href", urljoin(base, href))
     _drop_empty(container)
     inner = (container.text or "") + "".join(
-        lxml.html.tostring(child, encoding="unicode") for child in container
+        # (lxml.html.tostring would also strip <meta http-equiv>: none is left, all meta went)
+        etree.tostring(child, encoding="unicode", method="html")
+        for child in container
     )
     html = _SANITIZER.clean(inner)
     html = html.replace("\r\n", "\n").replace("\r", "\n")

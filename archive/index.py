@@ -321,9 +321,11 @@ class Index:
         kept from an earlier row, ``last_fetched`` set to ``now`` (ISO 8601 UTC; default now).
         """
         now = now or utc_now()
-        old = self.get_article(row["id"])
+        old = self.db.conn.execute(
+            "select first_seen from articles where id = ?", [row["id"]]
+        ).fetchone()
         full = dict(row)
-        full["first_seen"] = (old or {}).get("first_seen") or now
+        full["first_seen"] = (old[0] if old else "") or now
         full["last_fetched"] = now
         with self.transaction():
             columns = ", ".join(full)
