@@ -87,6 +87,10 @@ def project_settings() -> Any:
 def coerce_setting(name: str, value: str) -> Any:
     """Check a ``-s NAME=VALUE`` override against the type of the setting's default (bool,
     int, float) and return the typed value; raise ValueError naming the setting otherwise."""
+    if name == "LOG_LEVEL":
+        if value.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"LOG_LEVEL takes one of {', '.join(LOG_LEVELS)}, got {value!r}")
+        return value.strip().upper()
     current = project_settings().get(name)
     if isinstance(current, bool):
         lowered = value.strip().lower()
@@ -117,6 +121,25 @@ def log_our_info() -> None:
     ours.propagate = False
 
 
+#: Log levels ``-s LOG_LEVEL=…`` accepts (any case).
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def drop_records_below(level: str | int, *, verbose: bool = False) -> None:
+    """Make Scrapy's loggers (and this project's, unless ``verbose``) drop records below
+    ``level`` before making them.
+
+    Scrapy's root handler drops them only once they are made: Scrapy's "Crawled" and
+    "Scraped" and our "new post", three per article at 20 µs each. The level is set on the
+    ``scrapy`` and ``crawler`` loggers because Scrapy sets the root logger's back to NOTSET
+    as each crawler starts (``scrapy.utils.log.install_scrapy_root_handler``); call it after
+    the CrawlerProcess is made, whose logging set-up puts ``scrapy`` at DEBUG.
+    """
+    logging.getLogger("scrapy").setLevel(level)
+    if not verbose:
+        logging.getLogger("crawler").setLevel(level)
+
+
 def run_spider(spider: str, settings: dict[str, Any], *, verbose: bool = False) -> dict[str, Any]:
     """Run the spider named ``spider`` (``feeds`` or ``fetch``) to the end with the project's
     settings updated by ``settings``; return its final stats. ``verbose`` logs this
@@ -132,10 +155,7 @@ def run_spider(spider: str, settings: dict[str, Any], *, verbose: bool = False) 
     project = project_settings()
     project.setdict(settings, priority="cmdline")
     process = CrawlerProcess(project)
-    # Scrapy's handler drops the records below LOG_LEVEL only once they are made (Scrapy's
-    # "Crawled"/"Scraped" and our "new post": three per article, 20 µs each): the root
-    # logger drops them before. Our own INFO (``verbose``) has its logger and level.
-    logging.getLogger().setLevel(project.get("LOG_LEVEL"))
+    drop_records_below(project.get("LOG_LEVEL"), verbose=verbose)
     crawler = process.create_crawler(spider)
     failures: list[Any] = []
     deferred = process.crawl(crawler)

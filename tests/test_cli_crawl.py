@@ -216,6 +216,40 @@ def test_fetch_article_and_non_article_pages(tmp_path):
     assert db.execute("select count(*) from articles").fetchone()[0] == 1
 
 
+COUNT_RECORDS = """
+import logging, sys
+PER_PAGE = ("scrapy.core.engine", "scrapy.core.scraper", "crawler")  # Crawled, Scraped, new post
+made = []
+make = logging.Logger.makeRecord
+def counting(self, name, level, *args, **kwargs):
+    if level < logging.WARNING and name.startswith(PER_PAGE):
+        made.append(name)
+    return make(self, name, level, *args, **kwargs)
+logging.Logger.makeRecord = counting
+from crawler.cli import main
+sys.argv = ["sina-archive", *sys.argv[1:]]
+try:
+    main()
+finally:
+    print("records below WARNING:", len(made), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("level, made", [("warning", False), ("debug", True)])
+def test_records_below_the_log_level_are_not_made(tmp_path, level, made):
+    url = manifest()["r3_fin_usstock_2026_detail.html"]["url"]
+    with serving() as server:
+        result = subprocess.run(
+            [sys.executable, "-c", COUNT_RECORDS, "fetch", url, "--root", str(tmp_path),
+             "--connect-to", server.origin, "-s", f"LOG_LEVEL={level}", *FAST],
+            capture_output=True, text=True, cwd=REPO, timeout=120,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    count = int(re.search(r"records below WARNING: (\d+)", result.stderr).group(1))
+    assert (count > 0) is made  # at DEBUG, Scrapy's "Crawled" lines are made (and shown)
+    assert ("DEBUG: Crawled (200)" in result.stderr) is made
+
+
 def test_fetch_feed_url_crawls_it_once(tmp_path):
     url = "https://feed.mix.sina.com.cn/api/roll/get?pageid=155&lid=1686&num=50&page=1"
     with serving() as server:
@@ -313,6 +347,7 @@ def test_second_crawl_on_a_locked_root_exits_75(tmp_path):
         (["crawl", "--feed", "no-such-feed"], "unknown feed 'no-such-feed'"),
         (["fetch", "not-a-url"], "not an http(s) URL"),
         (["crawl", "-s", "NOEQUALS"], "NAME=VALUE"),
+        (["crawl", "-s", "LOG_LEVEL=loud"], "LOG_LEVEL takes one of DEBUG, INFO"),
         (["crawl", "--bogus"], "No such option"),
     ],
 )
