@@ -192,6 +192,8 @@ class ArticlePage:
             )
         except (etree.ParserError, ValueError) as exc:
             raise NotAnArticle("no_body", f"{url}: not an HTML document: {exc}") from exc
+        self._as_parsed = True  # False once to_article starts cleaning the body
+        self._absent_ids: set[str] = set()  # ids the page as parsed does not hold
 
     # -- small lookups --------------------------------------------------------------------------
 
@@ -200,15 +202,25 @@ class ArticlePage:
         for selector in selectors:
             yield from self._select(selector)
 
+    def _note_absent_ids(self, selectors: Iterable[str]) -> None:
+        """Remember which id selectors' ids the page as parsed does not hold (before cleaning
+        changes it), so that their lookups stay quick afterwards."""
+        for selector in selectors:
+            by_id = _ID_SELECTOR.match(selector)
+            if by_id and not _BY_ID(self.tree, id=by_id.group(1)):
+                self._absent_ids.add(by_id.group(1))
+
     def _select(self, selector: str) -> Iterator[etree._Element]:
         """The elements ``selector`` finds in the page, in document order.
 
         An id selector (``#artibody``, ``#keywords[data-wbkey]``) is first looked up in
         libxml2's table of the page's ids, XPath ``id()`` (2 µs instead of a 90 µs walk over
-        every element). The table holds the first element with each id (and ``<a name>``):
-        when it holds none, no element has the id; only when the caller wants more than the
-        table gives (a repeated id, an ``<a name>`` or removed element in the way) does the
-        CSS walk run, lazily.
+        every element). The table holds the first element with each id (and ``<a name>``).
+        When it holds none for an id of the page as parsed, no element has the id, and no
+        walk runs. Only when the caller wants more than the table gives (a repeated id, an
+        ``<a name>`` or a removed element in the way), or once cleaning has changed the page
+        (a freed element leaves the table, while a later one with its id was never in it),
+        does the CSS walk run, lazily.
         """
         by_id = _ID_SELECTOR.match(selector)
         if by_id is None:
@@ -217,8 +229,8 @@ class ArticlePage:
         wanted, attribute = by_id.groups()
         first = None
         listed = _BY_ID(self.tree, id=wanted)
-        if not listed:
-            return  # no element has this id (or a name= of <a>): the walk would find none
+        if not listed and (self._as_parsed or wanted in self._absent_ids):
+            return  # no element has this id: the walk would find none
         for element in listed:
             # The HTML parser also files <a name=…> as ids; and an element taken out of the
             # page stays in the table.
@@ -377,6 +389,8 @@ class ArticlePage:
             raise NotAnArticle("no_date", f"{self.url}: no publication time on page or entry")
         link = self.canonical_url()
         has_video = bool(container.xpath(VIDEO_XPATH))
+        self._note_absent_ids((*SOURCE, KEYWORDS_WIDGET))  # looked up after cleaning
+        self._as_parsed = False
         editor = self._take_editor(container)
         body, headimg = clean_body(container, link)
         if _TEXT_LENGTH(container) < MIN_BODY_CHARS and "<img" not in body:

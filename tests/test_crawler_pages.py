@@ -193,6 +193,17 @@ def test_keywords_become_tags_unless_they_repeat_the_title():
     assert article(page(head="<meta name='keywords' content='标题'>")).tags == ()
 
 
+def test_an_id_whose_first_element_cleaning_removed_is_still_found():
+    # libxml2's id table held the hidden widget in the body; cleaning removes and frees it,
+    # and the table forgets the id, while the widget after the body (never in the table, a
+    # repeated id) is still in the page.
+    hidden = "<div style='display:none' id='keywords' data-wbkey='隐藏'></div>"
+    data = page(
+        body="<p>　　第一段正文，足够长的文字内容在这里。</p><p>　　第二段。</p>" + hidden
+    ).replace(b"</body>", "<div id='keywords' data-wbkey='降准,央行'></div></body>".encode())
+    assert article(data).tags == ("降准", "央行")
+
+
 def test_keywords_widget_when_the_meta_has_none_the_first_one_with_words_wins():
     widgets = (
         "<div id='keywords' data-wbkey='新闻'></div><div id='keywords' data-wbkey='降准,新闻'>"
