@@ -25,7 +25,9 @@ def page(head: str, encoding: str = "utf-8", filler: int = 0) -> HtmlResponse:
         f"<html><head><title>新浪财经{'新' * filler}</title>{head}</head><body>正文</body></html>"
     )
     return HtmlResponse(
-        URL, body=html.encode(encoding), headers={"Content-Type": f"text/html; charset={encoding}"}
+        URL,
+        body=html.encode(encoding, "xmlcharrefreplace"),
+        headers={"Content-Type": f"text/html; charset={encoding}"},
     )
 
 
@@ -37,11 +39,35 @@ def test_it_replaces_scrapys_own():
     }
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "gb18030", "utf-16"])
+@pytest.mark.parametrize(
+    "encoding",
+    [
+        "utf-8",
+        "gb18030",
+        "utf-16",  # with a BOM
+        "utf-16-le",  # in the Content-Type only
+        "cp500",  # EBCDIC: no ASCII bytes at all
+    ],
+)
 def test_a_meta_refresh_is_still_followed(middleware, encoding):
     result = middleware.process_response(Request(URL), page(REFRESH, encoding))
     assert isinstance(result, Request)
     assert result.url == URL.replace("0000001", "0000002")
+
+
+def test_a_shift_state_encoding_gets_scrapys_check():
+    # ISO-2022-JP escapes take bytes but no characters: "refresh" can lie beyond 16 KB
+    # while within the first 4,096 characters.
+    escapes = "\x1b(B" * 6000
+    response = HtmlResponse(
+        URL,
+        body=f"<html><head>{escapes}{REFRESH}</head></html>".encode("iso-2022-jp"),
+        headers={"Content-Type": "text/html; charset=iso-2022-jp"},
+    )
+    assert response.body.index(b"Refresh") > REFRESH_SCAN_BYTES
+    crawler = get_crawler(settings_dict={"DOWNLOADER_MIDDLEWARES": project.DOWNLOADER_MIDDLEWARES})
+    result = MetaRefreshMiddleware.from_crawler(crawler).process_response(Request(URL), response)
+    assert isinstance(result, Request)
 
 
 def test_a_refresh_after_the_first_4096_characters_is_ignored_as_scrapy_does(middleware):
@@ -62,3 +88,6 @@ def test_a_page_without_refresh_is_passed_on_undecoded(middleware, monkeypatch):
     assert middleware.process_response(Request(URL), response) is response
     with pytest.raises(AssertionError, match="decoded"):  # the others are still checked
         middleware.process_response(Request(URL), page('<meta http-equiv="refresh" content="5">'))
+    undeclared = HtmlResponse(URL, body=b"<html><head><title>x</title></head></html>")
+    with pytest.raises(AssertionError, match="decoded"):  # no declared encoding: Scrapy's
+        middleware.process_response(Request(URL), undeclared)
