@@ -5,8 +5,9 @@
 - ``alternative ORIGIN N OUT``: the script many people write: ``requests`` fetches each page,
   BeautifulSoup with ``html.parser`` parses the whole page, the page is written to OUT;
 - ``scrapy ORIGIN N [SETTING=VALUE ...]``: Scrapy alone: a spider that fetches each page with
-  the crawl's engine settings and does nothing with it (what the crawl pays Scrapy and Twisted
-  before any work of its own).
+  the crawl's engine settings, downloader middlewares and collection threshold, and does
+  nothing with it (what the crawl pays Scrapy and Twisted before any work of its own; no
+  robots.txt and no HTTP cache, which the crawl uses for its one feed).
 """
 
 from __future__ import annotations
@@ -46,11 +47,14 @@ def alternative(origin: str, count: int, out: Path) -> int:
 
 
 def scrapy_fetch(origin: str, count: int, overrides: list[str]) -> int:
+    import gc
+
     import scrapy
     from scrapy.crawler import CrawlerProcess
 
     from bench.pages import HOST
     from crawler import settings as project
+    from crawler.cli import GC_YOUNG_THRESHOLD
 
     fetched = []
 
@@ -73,9 +77,12 @@ def scrapy_fetch(origin: str, count: int, overrides: list[str]) -> int:
             "COOKIES_ENABLED",
             "WARN_ON_GENERATOR_RETURN_VALUE",
             "TELNETCONSOLE_ENABLED",
+            "REMOTE_CONTROL_ENABLED",
+            "DOWNLOADER_MIDDLEWARES",
         )
     }
     settings["LOG_LEVEL"] = "ERROR"
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])  # as `crawl` does
     settings.update(item.split("=", 1) for item in overrides)
     process = CrawlerProcess(settings)
     process.crawl(FetchOnly)
