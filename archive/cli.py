@@ -412,6 +412,8 @@ def search(root: Path, query: str, limit: int, fmt: str | None) -> None:
     ]
     if fmt is None:  # the table says where the query was found: title hits come first
         rows = [{**row, "in": "title" if row["title_hit"] else "text"} for row in rows]
+        if not rows:
+            click.echo(f"no post matches {query!r}", err=True)
     emit(
         rows,
         ("beijing", "id", "in", "title", "snippet"),
@@ -467,8 +469,10 @@ def stats(root: Path, fmt: str | None) -> None:
     if fmt:
         emit(rows, ("by", "value", "posts"), fmt)
         return
-    for by, pairs in counts.items():
-        click.echo(f"\nposts by {by}:")
+    for number, (by, pairs) in enumerate(counts.items()):
+        if number:
+            click.echo()  # a blank line between the tables
+        click.echo(f"posts by {by}:")
         emit([{by: v, "posts": n} for v, n in pairs], (by, "posts"), None)
 
 

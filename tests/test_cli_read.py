@@ -178,6 +178,10 @@ def test_show_search_export_stats(real_archive):
     assert len(exported) == 26 and all(row["text"] for row in exported[:3])
     exported_csv = list(csv.DictReader(io.StringIO(run_cli("export", "--csv", *root).stdout)))
     assert len(exported_csv) == 26 and "text" in exported_csv[0]
+    nothing = run_cli("search", "龘靐", *root)
+    assert nothing.returncode == 0 and "no post matches '龘靐'" in nothing.stderr
+    assert json.loads(run_cli("search", "龘靐", "--json", *root).stdout) == []
+    assert run_cli("stats", *root).stdout.startswith("posts by day:\n")
     counted = json.loads(run_cli("stats", "--json", *root).stdout)
     assert {"by": "day", "value": "2018-09-28", "posts": 14} in counted
 
