@@ -55,6 +55,7 @@ def scrapy_fetch(origin: str, count: int, overrides: list[str]) -> int:
     from bench.pages import HOST
     from crawler import settings as project
     from crawler.cli import GC_YOUNG_THRESHOLD
+    from crawler.run import drop_records_below
 
     fetched = []
 
@@ -85,6 +86,7 @@ def scrapy_fetch(origin: str, count: int, overrides: list[str]) -> int:
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])  # as `crawl` does
     settings.update(item.split("=", 1) for item in overrides)
     process = CrawlerProcess(settings)
+    drop_records_below("ERROR")  # as `crawl` does: no "Crawled" record made per page
     process.crawl(FetchOnly)
     process.start()
     if len(fetched) != count:

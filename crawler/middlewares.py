@@ -115,17 +115,18 @@ class BackoffRetryMiddleware(RetryMiddleware):
 #: Scrapy looks for ``<meta http-equiv="refresh">`` in a page's first 4,096 characters; in the
 #: encodings of :data:`NARROW_ENCODINGS` a character takes at most 4 bytes.
 REFRESH_SCAN_BYTES = 4096 * 4
-#: Encodings (Python codec names) that write ASCII as ASCII bytes, keep no shift state and
-#: take at most 4 bytes a character: a meta refresh in them has the bytes ``refresh``.
-NARROW_ENCODINGS = frozenset(
-    {"utf-8", "gb18030", "gbk", "gb2312", "big5", "big5hkscs", "cp1252", "iso8859-1", "ascii"}
-)
+#: Encodings (Python codec names, as w3lib maps labels: GBK and GB2312 are read as GB18030,
+#: Big5 as Big5-HKSCS, Latin-1 and ASCII as cp1252) that write ASCII as ASCII bytes, keep no
+#: shift state and take at most 4 bytes a character: a meta refresh in them has the bytes
+#: ``refresh``, which w3lib (2.5 and later) requires in the tag's own attributes.
+NARROW_ENCODINGS = frozenset({"utf-8", "gb18030", "big5hkscs", "cp1252"})
 
 
 def declared_encoding(response: Response) -> str | None:
     """The Python codec a response declares (BOM, else ``Content-Type`` charset, else
-    ``<meta>`` charset, as Scrapy's TextResponse reads them; labels mapped by w3lib), or None
-    when it declares none or an unknown one."""
+    ``<meta>`` charset, in the order Scrapy's TextResponse reads them after an encoding given
+    to the response itself, which no middleware before this one gives; labels mapped by
+    w3lib), or None when it declares none or an unknown one."""
     body = response.body
     label = read_bom(body)[0]
     if not label:
@@ -149,7 +150,7 @@ def may_declare_refresh(response: Response) -> bool:
 
 class MetaRefreshMiddleware(ScrapyMetaRefresh):
     """Scrapy's MetaRefreshMiddleware (same settings: ``METAREFRESH_*``) that first rules a
-    refresh out in the page's bytes, as w3lib's ``get_meta_refresh`` does for bytes.
+    refresh out in the page's bytes, as w3lib's ``get_meta_refresh`` (2.5) does for bytes.
 
     Scrapy decodes the whole page (``response.text``) to read its first 4,096 characters:
     about 0.1 ms of CPU for each ~100 KB article page, which has no meta refresh. A page in a

@@ -34,7 +34,7 @@ BODY = ("#artibody", "div#article", "section.art_content", "#art_content", ".art
 TITLE = ("h1.main-title", "h1#artibodyTitle", "h1.art_tit_h1", ".article-header h1", "h1.title")
 DATE_LINE = (".date-source .date", "span.date", "#pub_date", ".time-source", ".weibo_time")
 SOURCE = (
-    "div.date-source .source",  # what 20 of the 28 captured pages have: a walk over <div>s
+    "div.date-source .source",  # what 20 of the 29 captured pages have: a walk over <div>s
     ".date-source .source",
     ".source.ent-source",
     "span.source",
