@@ -86,11 +86,13 @@ def project_settings() -> Any:
 
 def coerce_setting(name: str, value: str) -> Any:
     """Check a ``-s NAME=VALUE`` override against the type of the setting's default (bool,
-    int, float) and return the typed value; raise ValueError naming the setting otherwise."""
+    int, float; ``LOG_LEVEL``: one of :data:`LOG_LEVELS`, any case) and return the typed
+    value; raise ValueError naming the setting otherwise."""
     if name == "LOG_LEVEL":
-        if value.strip().upper() not in LOG_LEVELS:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
             raise ValueError(f"LOG_LEVEL takes one of {', '.join(LOG_LEVELS)}, got {value!r}")
-        return value.strip().upper()
+        return level
     current = project_settings().get(name)
     if isinstance(current, bool):
         lowered = value.strip().lower()
