@@ -47,15 +47,12 @@ def alternative(origin: str, count: int, out: Path) -> int:
 
 
 def scrapy_fetch(origin: str, count: int, overrides: list[str]) -> int:
-    import gc
-
     import scrapy
     from scrapy.crawler import CrawlerProcess
 
     from bench.pages import HOST
     from crawler import settings as project
-    from crawler.cli import GC_YOUNG_THRESHOLD
-    from crawler.run import drop_records_below
+    from crawler.run import collect_young_less_often, drop_records_below
 
     fetched = []
 
@@ -83,7 +80,7 @@ def scrapy_fetch(origin: str, count: int, overrides: list[str]) -> int:
         )
     }
     settings["LOG_LEVEL"] = "ERROR"
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])  # as `crawl` does
+    collect_young_less_often()  # as `crawl` does
     settings.update(item.split("=", 1) for item in overrides)
     process = CrawlerProcess(settings)
     drop_records_below("ERROR")  # as `crawl` does: no "Crawled" record made per page

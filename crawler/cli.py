@@ -6,7 +6,6 @@ Exit codes: see :mod:`crawler.run`.
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
 from pathlib import Path
@@ -24,11 +23,9 @@ from crawler.run import (
     EXIT_WRITE_FAILED,
     CrawlSummary,
     coerce_setting,
+    collect_young_less_often,
     run_spider,
 )
-
-#: Allocations between two collections of CPython's youngest generation during a crawl.
-GC_YOUNG_THRESHOLD = 10_000
 
 
 def _settings_options(func: Any) -> Any:
@@ -95,12 +92,7 @@ def _run(spider: str, root: Path, settings: dict[str, Any], opts: dict[str, Any]
             settings[name] = coerce_setting(name, value)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="-s") from exc
-    # CPython collects its youngest objects every 700 allocations; a crawl makes millions that
-    # die young (lxml proxies, requests, responses): those collections cost about 0.2 ms of
-    # CPU per article, every 10,000 allocations 0.03 ms (README "Benchmark"). Cyclic garbage
-    # waits longer for a collection; the benchmark's peak RSS did not grow (102 MB for 1,000
-    # pages, 115 MB for 10,000; 111 and 126 MB before).
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+    collect_young_less_often()
     lock = locked(root)
     try:
         stats = run_spider(spider, settings, verbose=opts["verbose"])

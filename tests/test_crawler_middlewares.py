@@ -55,7 +55,7 @@ def test_a_meta_refresh_is_still_followed(middleware, encoding):
     assert result.url == URL.replace("0000001", "0000002")
 
 
-def test_a_shift_state_encoding_gets_scrapys_check():
+def test_a_shift_state_encoding_gets_scrapys_check(middleware):
     # ISO-2022-JP escapes take bytes but no characters: "refresh" can lie beyond 16 KB
     # while within the first 4,096 characters.
     escapes = "\x1b(B" * 6000
@@ -65,9 +65,7 @@ def test_a_shift_state_encoding_gets_scrapys_check():
         headers={"Content-Type": "text/html; charset=iso-2022-jp"},
     )
     assert response.body.index(b"Refresh") > REFRESH_SCAN_BYTES
-    crawler = get_crawler(settings_dict={"DOWNLOADER_MIDDLEWARES": project.DOWNLOADER_MIDDLEWARES})
-    result = MetaRefreshMiddleware.from_crawler(crawler).process_response(Request(URL), response)
-    assert isinstance(result, Request)
+    assert isinstance(middleware.process_response(Request(URL), response), Request)
 
 
 def test_a_refresh_after_the_first_4096_characters_is_ignored_as_scrapy_does(middleware):
