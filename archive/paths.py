@@ -11,6 +11,7 @@ import functools
 import hashlib
 import os
 import re
+import stat
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -71,14 +72,36 @@ def post_relpath(post_id: str, published: datetime) -> str:
 
 
 def resolve_inside(root: Path, relpath: str) -> Path:
-    """Return ``root / relpath``, raising UnsafePathError if it would resolve outside ``root``."""
-    if "\x00" in relpath or relpath.startswith(("/", "\\")) or ".." in Path(relpath).parts:
+    """Return ``root / relpath`` with symlinks resolved, raising UnsafePathError if it would
+    resolve outside ``root``.
+
+    The same result as ``(root / relpath).resolve()``, for less: ``root`` is resolved once
+    per process, and below it each component is checked with one ``lstat``; only a path that
+    holds a symlink is resolved in full (``resolve()`` checks every component from ``/``
+    again: a tenth of a millisecond for each post a crawl writes).
+    """
+    parts = Path(relpath).parts
+    if "\x00" in relpath or relpath.startswith(("/", "\\")) or ".." in parts:
         raise UnsafePathError(f"unsafe archive path {relpath!r} under {root}")
     base = _resolved(os.path.abspath(root))
-    target = (base / relpath).resolve()
+    target = _below(base, parts)
     if not target.is_relative_to(base):
         raise UnsafePathError(f"archive path {relpath!r} resolves outside {root}")
     return target
+
+
+def _below(base: Path, parts: tuple[str, ...]) -> Path:
+    """``(base / *parts).resolve()`` for a resolved ``base`` and parts without ``..``."""
+    path = str(base)
+    for number, part in enumerate(parts):
+        path = os.path.join(path, part)
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:  # missing (or unreadable): resolve() keeps the rest as it is
+            return Path(path, *parts[number + 1 :])
+        if stat.S_ISLNK(mode):
+            return base.joinpath(*parts).resolve()
+    return Path(path)
 
 
 @functools.lru_cache(maxsize=64)

@@ -63,3 +63,29 @@ def test_symlink_out_of_root_is_refused(tmp_path: Path):
     with pytest.raises(UnsafePathError):
         resolve_inside(tmp_path / "root", "posts/x.md")  # the link leads out of the root
     assert resolve_inside(tmp_path / "root", "posts2/x.md").name == "x.md"
+
+
+def test_resolve_inside_gives_what_resolve_gives(tmp_path: Path):
+    root = tmp_path / "root"
+    (root / "posts" / "2026" / "09").mkdir(parents=True)
+    (root / "posts" / "2026" / "09" / "a.md").write_text("a")
+    (root / "elsewhere").mkdir()
+    (root / "posts" / "2026" / "10").symlink_to(root / "elsewhere")  # a link inside the root
+    (root / "posts" / "2026" / "09" / "b.md").symlink_to(root / "elsewhere" / "b.md")
+    (tmp_path / "via").symlink_to(root)  # the root itself reached through a link
+    for start in (root, tmp_path / "via"):
+        for relpath in (
+            "posts/2026/09/a.md",  # every component exists
+            "posts/2026/09/new.md",  # the file does not exist yet
+            "posts/2027/01/01/x.md",  # nor its folders
+            "posts/2026/10/x.md",  # a linked folder
+            "posts/2026/09/b.md",  # a linked file
+            "posts/./2026//09/a.md",
+            "",
+        ):
+            expected = (root / relpath).resolve()
+            assert resolve_inside(start, relpath) == expected, relpath
+    assert resolve_inside(root, "posts/2026/10/x.md") == root / "elsewhere" / "x.md"
+    (root / "posts" / "2026" / "09" / "c.md").symlink_to(tmp_path / "outside.md")
+    with pytest.raises(UnsafePathError):
+        resolve_inside(root, "posts/2026/09/c.md")  # a linked file that leads out
