@@ -1,4 +1,5 @@
-"""The benchmark: ``python -m bench.run [--pages N] [--memory-pages N] [--posts N,N] [--out F]``.
+"""The benchmark: ``python -m bench.run [--pages N] [--memory-pages N] [--posts N,N] [--rounds N]
+[--out F] [--keep]``.
 
 In one run on this machine it measures, as ratios and medians rather than absolute claims:
 
@@ -107,6 +108,23 @@ def crawl(server: BenchServer, root: Path, pages: int, stats_file: Path) -> dict
     return result
 
 
+def file_create_us(folder: Path, count: int = 2000) -> float:
+    """CPU microseconds to create one empty file in a new ``folder`` (a calibration of the
+    filesystem, not of the archiver).
+
+    On ext4 without a journal (this machine's root filesystem) the kernel passes over inodes
+    freed in the last one to six minutes when it picks one for a new file (``recently_deleted``
+    in fs/ext4/ialloc.c), so after many files were deleted, making a file costs up to ten
+    times more (0.02 ms quiet, 0.5 ms seen), and the crawl's write stage with it. Runs compare
+    only when this figure is alike. The files are kept: deleting them would slow what follows.
+    """
+    folder.mkdir(parents=True)
+    started = time.process_time()
+    for n in range(count):
+        os.close(os.open(folder / str(n), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    return (time.process_time() - started) / count * 1e6
+
+
 def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
@@ -117,8 +135,8 @@ def _checked(result: dict) -> dict:
     return result
 
 
-#: The crawl and the references each run this many times; their figures are those of the run
-#: with the median CPU time (one run's CPU varies by about a tenth on this machine).
+#: The crawl and the references each run this many times (``--rounds``); their figures are
+#: those of the run with the median CPU time (one run's CPU varies by about a tenth here).
 ROUNDS = 3
 
 
@@ -127,12 +145,12 @@ def _median_run(runs: list[dict]) -> dict:
     return sorted(runs, key=lambda run: run["cpu"])[len(runs) // 2]
 
 
-def measure_crawl(factory: PageFactory, pages: int, work: Path) -> dict:
-    """Crawl (median of :data:`ROUNDS` crawls into fresh roots), recrawl, floor and
-    alternative on the same ``pages`` pages."""
+def measure_crawl(factory: PageFactory, pages: int, work: Path, rounds: int = ROUNDS) -> dict:
+    """Crawl (median of ``rounds`` crawls into fresh roots), recrawl, floor, alternative and
+    Scrapy alone (each ``rounds`` times) on the same ``pages`` pages."""
     with serve(factory, pages) as server:
         empties, firsts = [], []
-        for round_ in range(ROUNDS):
+        for round_ in range(rounds):
             empty = work / f"empty-{round_}"
             empties.append(crawl(server, empty, 0, work / f"empty-{round_}.json"))  # start-up
             root = work / f"crawl-{pages}-{round_}"
@@ -150,25 +168,25 @@ def measure_crawl(factory: PageFactory, pages: int, work: Path) -> dict:
         out = work / "floor-out"
         out.mkdir(exist_ok=True)
         floor_args = [sys.executable, "-m", "bench.references", "floor", str(pages_dir), str(out)]
-        floor = _median_run([run_measured(floor_args) for _ in range(ROUNDS)])
+        floor = _median_run([run_measured(floor_args) for _ in range(rounds)])
         alt_out = work / "alt-out"
         alt_out.mkdir(exist_ok=True)
         alt_args = [sys.executable, "-m", "bench.references", "alternative", server.origin]
         alt_args += [str(pages), str(alt_out)]
-        alternative = _median_run([run_measured(alt_args) for _ in range(ROUNDS)])
+        alternative = _median_run([run_measured(alt_args) for _ in range(rounds)])
         fetch_args = [sys.executable, "-m", "bench.references", "scrapy", server.origin]
         settings = [item for item in CRAWL_SETTINGS if item != "-s"]
         fetch_only = _median_run(
-            [_checked(run_measured([*fetch_args, str(pages), *settings])) for _ in range(ROUNDS)]
+            [_checked(run_measured([*fetch_args, str(pages), *settings])) for _ in range(rounds)]
         )
         startup_fetch = _median_run(
-            [_checked(run_measured([*fetch_args, "0", *settings])) for _ in range(ROUNDS)]
+            [_checked(run_measured([*fetch_args, "0", *settings])) for _ in range(rounds)]
         )
         startup_floor = _median_run(
-            [run_measured([sys.executable, "-c", "import lxml.html"]) for _ in range(ROUNDS)]
+            [run_measured([sys.executable, "-c", "import lxml.html"]) for _ in range(rounds)]
         )
         startup_alt = _median_run(
-            [run_measured([sys.executable, "-c", "import requests, bs4"]) for _ in range(ROUNDS)]
+            [run_measured([sys.executable, "-c", "import requests, bs4"]) for _ in range(rounds)]
         )
     stats = first["stats"]
     work_cpu = first["cpu"] - empty["cpu"]
@@ -277,6 +295,12 @@ def table(results: dict) -> str:
     crawl = results["crawl"]
     lines = [
         f"sina-archive benchmark — {results['date']} — {results['machine']}",
+        f"filesystem: one new file {results['file_create_us']:.0f} µs of CPU"
+        + (
+            "  (slow: files deleted in the last minutes? see README)"
+            if results["file_create_us"] > 60
+            else ""
+        ),
         "",
         f"crawl of {crawl['pages']} pages (~100 KB) on loopback       target",
         f"  articles/s end to end            {crawl['articles_per_s']:8.1f}   >= 150",
@@ -325,8 +349,13 @@ def main() -> None:
     )
     parser.add_argument("--posts", default="10000,100000", help="archive sizes for the scale runs")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "latest.json")
+    parser.add_argument(
+        "--rounds", type=int, default=ROUNDS, help="runs of the crawl and of each reference (3)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     args = parser.parse_args()
+    if args.rounds < 1 or args.pages < 1:
+        parser.error("--rounds and --pages must be at least 1")
     factory = PageFactory(FIXTURES)
     work = Path(tempfile.mkdtemp(prefix="sina-bench-"))
     try:
@@ -338,7 +367,8 @@ def main() -> None:
                 ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
             ).stdout.strip(),
         }
-        results["crawl"] = measure_crawl(factory, args.pages, work / "a")
+        results["file_create_us"] = file_create_us(work / "calibration")
+        results["crawl"] = measure_crawl(factory, args.pages, work / "a", args.rounds)
         results["crawl_memory"] = [
             {"pages": args.pages, "peak_rss_mb": results["crawl"]["peak_rss_mb"]}
         ]

@@ -1,0 +1,37 @@
+"""The benchmark program runs end to end on a few pages and reports what README "Benchmark"
+says it reports (a smoke test of bench/: its figures are not checked here, only its shape and
+the behaviour it counts)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_bench_runs_small_and_reports_every_figure(tmp_path: Path, fixtures: Path):
+    out = tmp_path / "latest.json"
+    args = [sys.executable, "-m", "bench.run", "--pages", "8", "--memory-pages", "16"]
+    args += ["--posts", "30", "--rounds", "1", "--out", str(out)]
+    env = {**os.environ, "SINA_FIXTURES": str(fixtures), "TMPDIR": str(tmp_path)}
+    done = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(out.read_text("utf-8"))
+    crawl = results["crawl"]
+    assert crawl["pages"] == 8
+    assert set(crawl["cpu_ms_per_article_by_stage"]) == {"extract", "write", "index", "download"}
+    assert crawl["requests_first"] == {"other": 1, "feed": 1, "page": 8}  # robots.txt 404
+    assert crawl["recrawl"]["requests"] == {"other": 1, "feed_304": 1}  # robots.txt, the feed
+    for key in ("floor", "alternative", "scrapy_alone"):
+        assert crawl[f"{key}_cpu_ms_per_article"] > 0
+    assert [m["pages"] for m in results["crawl_memory"]] == [8, 16]
+    (scale,) = results["scale"]
+    assert scale["posts"] == 30 and scale["check_code"] == 0
+    assert scale["list_day_posts"] > 0
+    assert results["file_create_us"] > 0
+    assert "crawl / floor" in done.stdout and "archive of 30 posts" in done.stdout
+    assert not list(tmp_path.glob("sina-bench-*"))  # the work folder is removed (no --keep)
