@@ -108,23 +108,6 @@ def crawl(server: BenchServer, root: Path, pages: int, stats_file: Path) -> dict
     return result
 
 
-def file_create_us(folder: Path, count: int = 2000) -> float:
-    """CPU microseconds to create one empty file in a new ``folder`` (a calibration of the
-    filesystem, not of the archiver).
-
-    On ext4 without a journal (this machine's root filesystem) the kernel passes over inodes
-    freed in the last one to six minutes when it picks one for a new file (``recently_deleted``
-    in fs/ext4/ialloc.c), so after many files were deleted, making a file costs up to ten
-    times more (0.02 ms quiet, 0.5 ms seen), and the crawl's write stage with it. Runs compare
-    only when this figure is alike. The files are kept: deleting them would slow what follows.
-    """
-    folder.mkdir(parents=True)
-    started = time.process_time()
-    for n in range(count):
-        os.close(os.open(folder / str(n), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-    return (time.process_time() - started) / count * 1e6
-
-
 def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
@@ -295,12 +278,6 @@ def table(results: dict) -> str:
     crawl = results["crawl"]
     lines = [
         f"sina-archive benchmark — {results['date']} — {results['machine']}",
-        f"filesystem: one new file {results['file_create_us']:.0f} µs of CPU"
-        + (
-            "  (slow: files deleted in the last minutes? see README)"
-            if results["file_create_us"] > 60
-            else ""
-        ),
         "",
         f"crawl of {crawl['pages']} pages (~100 KB) on loopback       target",
         f"  articles/s end to end            {crawl['articles_per_s']:8.1f}   >= 150",
@@ -367,7 +344,6 @@ def main() -> None:
                 ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
             ).stdout.strip(),
         }
-        results["file_create_us"] = file_create_us(work / "calibration")
         results["crawl"] = measure_crawl(factory, args.pages, work / "a", args.rounds)
         results["crawl_memory"] = [
             {"pages": args.pages, "peak_rss_mb": results["crawl"]["peak_rss_mb"]}
