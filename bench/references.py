@@ -81,7 +81,9 @@ def scrapy_fetch(origin: str, count: int, overrides: list[str]) -> int:
     }
     settings["LOG_LEVEL"] = "ERROR"
     collect_young_less_often()  # as `crawl` does
-    settings.update(item.split("=", 1) for item in overrides)
+    for item in overrides:
+        name, value = item.split("=", 1)
+        settings[name] = value
     process = CrawlerProcess(settings)
     drop_records_below("ERROR")  # as `crawl` does: no "Crawled" record made per page
     process.crawl(FetchOnly)

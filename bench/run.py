@@ -134,8 +134,8 @@ def measure_crawl(factory: PageFactory, pages: int, work: Path, rounds: int = RO
     with serve(factory, pages) as server:
         empties, firsts = [], []
         for round_ in range(rounds):
-            empty = work / f"empty-{round_}"
-            empties.append(crawl(server, empty, 0, work / f"empty-{round_}.json"))  # start-up
+            empty_root = work / f"empty-{round_}"
+            empties.append(crawl(server, empty_root, 0, work / f"empty-{round_}.json"))  # start-up
             root = work / f"crawl-{pages}-{round_}"
             server.counts.clear()
             firsts.append(crawl(server, root, pages, work / f"first-{round_}.json"))
@@ -245,7 +245,8 @@ def measure_scale(factory: PageFactory, count: int, work: Path) -> dict:
         newest = factory.published(0).astimezone(BEIJING).replace(hour=0, minute=0, second=0)
         span = (factory.published(0) - factory.published(count - 1)).days  # whole days covered
         lists, counts = [], []
-        for offset in range(1, max(2, min(6, span))):  # full days inside the archive
+        # full days inside the archive (the newest, partial day for an archive of under two)
+        for offset in range(1, min(6, span)) or [0]:
             since = newest - timedelta(days=offset)
             began = time.perf_counter()
             counts.append(len(list(archive.posts(since=since, until=since + timedelta(days=1)))))

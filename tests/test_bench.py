@@ -24,8 +24,9 @@ def test_bench_runs_small_and_reports_every_figure(tmp_path: Path, fixtures: Pat
     crawl = results["crawl"]
     assert crawl["pages"] == 8
     assert set(crawl["cpu_ms_per_article_by_stage"]) == {"extract", "write", "index", "download"}
-    assert crawl["requests_first"] == {"other": 1, "feed": 1, "page": 8}  # robots.txt 404
-    assert crawl["recrawl"]["requests"] == {"other": 1, "feed_304": 1}  # robots.txt, the feed
+    # "other": the robots.txt of the feed's host and of the pages' host (404 both)
+    assert crawl["requests_first"] == {"other": 2, "feed": 1, "page": 8}
+    assert crawl["recrawl"]["requests"] == {"other": 1, "feed_304": 1}  # no page: none is new
     for key in ("floor", "alternative", "scrapy_alone"):
         assert crawl[f"{key}_cpu_ms_per_article"] > 0
     assert [m["pages"] for m in results["crawl_memory"]] == [8, 16]
