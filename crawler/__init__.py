@@ -3,4 +3,4 @@
 It writes through :mod:`archive`, which never imports Scrapy.
 """
 
-__version__ = "0.5.1"
+__version__ = "0.5.2"
