@@ -146,9 +146,15 @@ def emit(
     columns: Sequence[str],
     fmt: str | None,
     fields: Sequence[str] = (),
+    *,
+    empty: str = "",
 ) -> None:
     """Print ``rows`` as a table of ``columns`` (default), JSON, JSON lines or CSV (with a
-    header of ``fields``, or of the rows' keys, even when there is no row)."""
+    header of ``fields``, or of the rows' keys, even when there is no row). A table with no
+    row is not printed: ``empty`` goes to stderr instead (the exit code stays 0)."""
+    if fmt is None and not rows and empty:
+        click.echo(empty, err=True)
+        return
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     elif fmt == "nl":
@@ -313,7 +319,14 @@ def list_(
         rows = archive.rows(
             since=parse_when(since, "--since"), until=parse_when(until, "--until"), **filters
         )
-    emit([row_record(r) for r in rows], ("beijing", "id", "source", "title"), fmt, RECORD_FIELDS)
+    narrowed = since or until or any(v is not None for k, v in filters.items() if k != "limit")
+    emit(
+        [row_record(r) for r in rows],
+        ("beijing", "id", "source", "title"),
+        fmt,
+        RECORD_FIELDS,
+        empty="no post matches these filters" if narrowed else "the archive has no post yet",
+    )
 
 
 @cli.command()
@@ -380,7 +393,7 @@ def versions(root: Path, key: str, fmt: str | None) -> None:
         }
         for number, v in enumerate(found, 1)
     ]
-    emit(rows, ("version", "replaced", "path", "bytes"), fmt)
+    emit(rows, ("version", "replaced", "path", "bytes"), fmt, empty=f"{key} has no earlier version")
 
 
 @cli.command()
@@ -393,8 +406,8 @@ def versions(root: Path, key: str, fmt: str | None) -> None:
 def search(root: Path, query: str, limit: int, fmt: str | None) -> None:
     """Full-text search of titles and texts; title matches first.
 
-    Any Chinese word of two or more characters is found; several words separated by spaces
-    must all be there.
+    Any Chinese word is found (a single character too); several words separated by spaces
+    must all be there. Nothing found: no table, a line on stderr, exit code 0.
 
     \b
     Examples:
@@ -412,13 +425,12 @@ def search(root: Path, query: str, limit: int, fmt: str | None) -> None:
     ]
     if fmt is None:  # the table says where the query was found: title hits come first
         rows = [{**row, "in": "title" if row["title_hit"] else "text"} for row in rows]
-        if not rows:
-            click.echo(f"no post matches {query!r}", err=True)
     emit(
         rows,
         ("beijing", "id", "in", "title", "snippet"),
         fmt,
         (*RECORD_FIELDS, "title_hit", "snippet"),
+        empty=f"no post matches {query!r}",
     )
 
 

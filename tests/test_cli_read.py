@@ -150,6 +150,14 @@ def test_list_formats(real_archive):
     assert len(rows) == 26 and rows[0]["title"] == "财报前夕，美光“超级多头”重申2000美元目标价"
     bad = run_cli("list", "--since", "yesterday", *root)
     assert bad.returncode == 2 and "--since" in bad.stderr
+    # an empty table is not printed: a line on stderr says why, the exit code stays 0
+    none = run_cli("list", "--source", "无此来源", *root)
+    assert none.returncode == 0 and none.stdout == ""
+    assert "no post matches these filters" in none.stderr
+    assert run_cli("list", "--source", "无此来源", "--csv", *root).stdout.startswith("id,date,")
+    unchanged = run_cli("versions", "initmeav9622448", *root)
+    assert unchanged.returncode == 0 and unchanged.stdout == ""
+    assert "initmeav9622448 has no earlier version" in unchanged.stderr
 
 
 def test_show_search_export_stats(real_archive):
@@ -180,6 +188,7 @@ def test_show_search_export_stats(real_archive):
     assert len(exported_csv) == 26 and "text" in exported_csv[0]
     nothing = run_cli("search", "龘靐", *root)
     assert nothing.returncode == 0 and "no post matches '龘靐'" in nothing.stderr
+    assert nothing.stdout == ""
     assert json.loads(run_cli("search", "龘靐", "--json", *root).stdout) == []
     assert run_cli("stats", *root).stdout.startswith("posts by day:\n")
     counted = json.loads(run_cli("stats", "--json", *root).stdout)
