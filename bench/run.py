@@ -320,17 +320,32 @@ def table(results: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description="Measure the crawl (speed, CPU by stage, memory) against the floor, a common "
+        "alternative and Scrapy alone, then reindex/search/list/check at scale (README "
+        '"Benchmark"). The targets are for the default sizes: small runs measure mostly '
+        "start-up.",
+    )
     parser.add_argument("--pages", type=int, default=1000, help="pages crawled (default 1000)")
     parser.add_argument(
         "--memory-pages", type=int, default=10000, help="the larger crawl for memory (10000)"
     )
-    parser.add_argument("--posts", default="10000,100000", help="archive sizes for the scale runs")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "latest.json")
+    parser.add_argument(
+        "--posts",
+        default="10000,100000",
+        help="archive sizes for the scale runs, comma-separated (default 10000,100000)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=REPO / "bench" / "results" / "latest.json",
+        help="JSON results (default bench/results/latest.json, kept in the repository)",
+    )
     parser.add_argument(
         "--rounds", type=int, default=ROUNDS, help="runs of the crawl and of each reference (3)"
     )
-    parser.add_argument("--keep", action="store_true", help="keep the temp folder")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (in $TMPDIR)")
     args = parser.parse_args()
     if args.rounds < 1 or args.pages < 1:
         parser.error("--rounds and --pages must be at least 1")
