@@ -89,3 +89,22 @@ def test_resolve_inside_gives_what_resolve_gives(tmp_path: Path):
     (root / "posts" / "2026" / "09" / "c.md").symlink_to(tmp_path / "outside.md")
     with pytest.raises(UnsafePathError):
         resolve_inside(root, "posts/2026/09/c.md")  # a linked file that leads out
+
+
+def test_a_root_that_becomes_a_link_out_is_refused(tmp_path: Path):
+    # The root is resolved once per process; a root missing then, or swapped for a symlink
+    # since, must not let a path out (the review of the one-lstat-per-component change).
+    outside = tmp_path / "outside"
+    (outside / "posts").mkdir(parents=True)
+    missing = tmp_path / "missing"
+    resolve_inside(missing, "posts/x.md")  # first seen while it does not exist
+    missing.symlink_to(outside)
+    with pytest.raises(UnsafePathError):
+        resolve_inside(missing, "posts/x.md")
+    real = tmp_path / "real"
+    (real / "posts").mkdir(parents=True)
+    assert resolve_inside(real, "posts/x.md") == real / "posts" / "x.md"
+    real.rename(tmp_path / "moved")
+    real.symlink_to(outside)
+    with pytest.raises(UnsafePathError):
+        resolve_inside(real, "posts/x.md")
