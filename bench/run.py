@@ -5,8 +5,8 @@ In one run on this machine it measures, as ratios and medians rather than absolu
 
 1. the real ``sina-archive crawl`` of N synthetic ~100 KB pages served on loopback: articles
    per second end to end, CPU milliseconds per article by stage (download and Scrapy, extract,
-   write, index), peak RSS, bytes on disk per article (the crawl, the floor and the
-   alternative each run three times; their figures are those of the run with the median CPU);
+   write, index), peak RSS, bytes on disk per article (the crawl and each reference run
+   ``--rounds`` times, 3 by default; their figures are those of the run with the median CPU);
 2. the floor (lxml parse + write the same bytes) and the common alternative (requests +
    BeautifulSoup html.parser + write) on the same pages, and Scrapy alone (a spider that
    fetches the pages with the crawl's engine settings and does nothing else);
@@ -151,12 +151,12 @@ def measure_crawl(factory: PageFactory, pages: int, work: Path, rounds: int = RO
         out = work / "floor-out"
         out.mkdir(exist_ok=True)
         floor_args = [sys.executable, "-m", "bench.references", "floor", str(pages_dir), str(out)]
-        floor = _median_run([run_measured(floor_args) for _ in range(rounds)])
+        floor = _median_run([_checked(run_measured(floor_args)) for _ in range(rounds)])
         alt_out = work / "alt-out"
         alt_out.mkdir(exist_ok=True)
         alt_args = [sys.executable, "-m", "bench.references", "alternative", server.origin]
         alt_args += [str(pages), str(alt_out)]
-        alternative = _median_run([run_measured(alt_args) for _ in range(rounds)])
+        alternative = _median_run([_checked(run_measured(alt_args)) for _ in range(rounds)])
         fetch_args = [sys.executable, "-m", "bench.references", "scrapy", server.origin]
         settings = [item for item in CRAWL_SETTINGS if item != "-s"]
         fetch_only = _median_run(
@@ -349,6 +349,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.rounds < 1 or args.pages < 1:
         parser.error("--rounds and --pages must be at least 1")
+    sizes = [n for n in args.posts.split(",") if n]
+    if not all(n.isdigit() and int(n) > 0 for n in sizes):
+        parser.error(f"--posts takes sizes above 0 separated by commas, not {args.posts!r}")
     factory = PageFactory(FIXTURES)
     work = Path(tempfile.mkdtemp(prefix="sina-bench-"))
     try:
@@ -367,9 +370,7 @@ def main() -> None:
         if args.memory_pages and args.memory_pages != args.pages:
             big = measure_crawl_memory(factory, args.memory_pages, work / "b")
             results["crawl_memory"].append(big)
-        results["scale"] = [
-            measure_scale(factory, int(n), work / "s") for n in args.posts.split(",") if n
-        ]
+        results["scale"] = [measure_scale(factory, int(n), work / "s") for n in sizes]
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=1, ensure_ascii=False), "utf-8")
         print(table(results))
