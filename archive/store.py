@@ -38,7 +38,7 @@ class StoreResult:
     status: str
     relpath: str
     version: str = ""
-    cpu_write: float = 0.0  # CPU seconds spent writing files (post, version)
+    cpu_write: float = 0.0  # CPU seconds spent reading and writing files (post, version)
     cpu_index: float = 0.0  # CPU seconds spent on the index row and full-text entry
 
 
@@ -62,8 +62,11 @@ def store_post(
     cannot be written (nothing is half-written: files are atomic, rows transactional).
     """
     now = now or utc_now()
+    began = time.process_time()
     old = index.get_article(post.id)
+    looked = time.process_time()
     data, stored = _read(root, old)
+    read = time.process_time() - looked
     if stored is not None:
         post.feed = stored.feed or post.feed
         post.categories = stored.categories or post.categories
@@ -77,11 +80,13 @@ def store_post(
         post.updated = stored.updated
         if post.to_text().encode("utf-8") == data:
             relpath = old["path"] if old else ""
+            status = "unchanged"
             if old is not None and old["sha256"] == _sha(data):
                 index.touch(post.id, now)
-                return StoreResult("unchanged", relpath)
-            _upsert(index, post, relpath, _sha(data), now, _indexed(root, old, data))
-            return StoreResult("healed", relpath)
+            else:
+                status = "healed"
+                _upsert(index, post, relpath, _sha(data), now, _indexed(root, old, data))
+            return StoreResult(status, relpath, "", read, time.process_time() - began - read)
     version = ""
     started = time.process_time()
     if data is not None:
@@ -97,7 +102,8 @@ def store_post(
         except (OSError, UnsafePathError):
             pass
     status = "new" if old is None and data is None else "updated"
-    return StoreResult(status, result.relpath, version, wrote - started, indexed - wrote)
+    index_cpu = (looked - began) + (indexed - wrote)
+    return StoreResult(status, result.relpath, version, read + wrote - started, index_cpu)
 
 
 def _sha(data: bytes) -> str:

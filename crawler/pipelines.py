@@ -296,9 +296,10 @@ class StoragePipeline:
         self.stored.add(post.id)
         self._batch_ids.add(post.id)
         result = store_post(self.root, self.index, post, sync_later=self._unsynced)
+        started = time.process_time()
         self.index.remember_url(item.url, post.id)
         self.stats.inc_value("cpu/write", result.cpu_write)
-        self.stats.inc_value("cpu/index", result.cpu_index)
+        self.stats.inc_value("cpu/index", result.cpu_index + time.process_time() - started)
         if result.status == "new":
             self.stats.inc_value("article/new")
             logger.info("new post %s from %s", result.relpath, item.url)

@@ -6,9 +6,11 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+import archive.store
 from archive import Archive
 from archive.check import check, repair
 from archive.index import Index, article_row
@@ -51,6 +53,18 @@ def test_new_unchanged_updated_with_versions_and_kept_metadata(tmp_path):
         assert "降准" in archive.get("iaaaaaa1", version=1).text
     assert ids(tmp_path, "加息") == ["iaaaaaa1"] and ids(tmp_path, "降准") == []
     assert check(tmp_path) == []
+
+
+def test_every_store_reports_its_cpu_by_stage(tmp_path, monkeypatch):
+    # --stats-json's cpu/write and cpu/index come from here: the row lookup counts as index
+    # work, reading the stored file as write work, for a new post and an unchanged one alike
+    ticks = iter(range(1, 1000))  # each reading of the CPU clock is one second later
+    monkeypatch.setattr(archive.store, "time", SimpleNamespace(process_time=lambda: next(ticks)))
+    with Index.for_root(tmp_path) as index:
+        new = store_post(tmp_path, index, make("央行宣布降准"))
+        unchanged = store_post(tmp_path, index, make("央行宣布降准"))
+    assert (new.status, new.cpu_write, new.cpu_index) == ("new", 2, 2)
+    assert (unchanged.status, unchanged.cpu_write, unchanged.cpu_index) == ("unchanged", 1, 2)
 
 
 def test_an_unreadable_stored_post_is_kept_as_a_version(tmp_path):
