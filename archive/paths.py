@@ -11,7 +11,6 @@ import functools
 import hashlib
 import os
 import re
-import stat
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -72,59 +71,17 @@ def post_relpath(post_id: str, published: datetime) -> str:
 
 
 def resolve_inside(root: Path, relpath: str) -> Path:
-    """Return ``root / relpath`` with symlinks resolved, raising UnsafePathError if it would
-    resolve outside ``root``.
-
-    ``root`` is resolved once per process (later calls check it against what the first one
-    found). While the root is still the folder it was then (same device and inode, not a
-    symlink: one ``lstat``), each component below it is checked with one ``lstat`` and only a
-    path holding a symlink is resolved in full; otherwise the whole path is resolved with
-    ``Path.resolve()``, which checks every component from ``/`` again (about 0.03 ms more per
-    post a crawl writes).
-    """
-    parts = Path(relpath).parts
-    if "\x00" in relpath or relpath.startswith(("/", "\\")) or ".." in parts:
+    """Return ``root / relpath``, raising UnsafePathError if it would resolve outside ``root``."""
+    if "\x00" in relpath or relpath.startswith(("/", "\\")) or ".." in Path(relpath).parts:
         raise UnsafePathError(f"unsafe archive path {relpath!r} under {root}")
-    base, identity = _resolved(os.path.abspath(root))
-    if identity is not None and _same_folder(base, identity):
-        target = _below(base, parts)
-    else:  # the root was missing when first resolved, or is not that folder now
-        target = (base / relpath).resolve()
+    base = _resolved(os.path.abspath(root))
+    target = (base / relpath).resolve()
     if not target.is_relative_to(base):
         raise UnsafePathError(f"archive path {relpath!r} resolves outside {root}")
     return target
 
 
-def _below(base: Path, parts: tuple[str, ...]) -> Path:
-    """``(base / *parts).resolve()`` for a resolved ``base`` and parts without ``..``."""
-    path = str(base)
-    for number, part in enumerate(parts):
-        path = os.path.join(path, part)
-        try:
-            mode = os.lstat(path).st_mode
-        except OSError:  # missing (or unreadable): resolve() keeps the rest as it is
-            return Path(path, *parts[number + 1 :])
-        if stat.S_ISLNK(mode):
-            return base.joinpath(*parts).resolve()
-    return Path(path)
-
-
-def _same_folder(base: Path, identity: tuple[int, int]) -> bool:
-    """Whether ``base`` is still the folder (device, inode) ``identity``, and not a symlink."""
-    try:
-        found = os.lstat(base)
-    except OSError:
-        return False
-    return not stat.S_ISLNK(found.st_mode) and (found.st_dev, found.st_ino) == identity
-
-
 @functools.lru_cache(maxsize=64)
-def _resolved(root: str) -> tuple[Path, tuple[int, int] | None]:
-    """``Path(root).resolve()`` of an absolute ``root``, once (a crawl writes many posts), and
-    the (device, inode) of the folder it named then (None when there was none)."""
-    base = Path(root).resolve()
-    try:
-        found = os.stat(base)
-    except OSError:
-        return base, None
-    return base, (found.st_dev, found.st_ino)
+def _resolved(root: str) -> Path:
+    """``Path(root).resolve()`` of an absolute ``root``, once (a crawl writes many posts)."""
+    return Path(root).resolve()

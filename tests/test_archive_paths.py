@@ -93,7 +93,7 @@ def test_resolve_inside_gives_what_resolve_gives(tmp_path: Path):
 
 def test_a_root_that_becomes_a_link_out_is_refused(tmp_path: Path):
     # The root is resolved once per process; a root missing then, or swapped for a symlink
-    # since, must not let a path out (the review of the one-lstat-per-component change).
+    # since, must not let a path out (a faster check tried in 0.5.2 missed both at first).
     outside = tmp_path / "outside"
     (outside / "posts").mkdir(parents=True)
     missing = tmp_path / "missing"
