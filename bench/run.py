@@ -334,7 +334,8 @@ def main() -> None:
     parser.add_argument(
         "--posts",
         default="10000,100000",
-        help="archive sizes for the scale runs, comma-separated (default 10000,100000)",
+        help="archive sizes for the scale runs, comma-separated (default 10000,100000; "
+        "an empty value: none)",
     )
     parser.add_argument(
         "--out",
@@ -350,7 +351,7 @@ def main() -> None:
     if args.rounds < 1 or args.pages < 1:
         parser.error("--rounds and --pages must be at least 1")
     sizes = [n for n in args.posts.split(",") if n]
-    if not all(n.isdigit() and int(n) > 0 for n in sizes):
+    if not all(n.isdecimal() and n.isascii() and int(n) > 0 for n in sizes):
         parser.error(f"--posts takes sizes above 0 separated by commas, not {args.posts!r}")
     factory = PageFactory(FIXTURES)
     work = Path(tempfile.mkdtemp(prefix="sina-bench-"))

@@ -57,14 +57,18 @@ def test_new_unchanged_updated_with_versions_and_kept_metadata(tmp_path):
 
 def test_every_store_reports_its_cpu_by_stage(tmp_path, monkeypatch):
     # --stats-json's cpu/write and cpu/index come from here: the row lookup counts as index
-    # work, reading the stored file as write work, for a new post and an unchanged one alike
-    ticks = iter(range(1, 1000))  # each reading of the CPU clock is one second later
+    # work, reading the stored file as write work. Each reading of the fake CPU clock doubles
+    # it, so every interval is distinct and a part counted in the wrong stage shows.
+    ticks = (2**n for n in range(60))
     monkeypatch.setattr(archive.store, "time", SimpleNamespace(process_time=lambda: next(ticks)))
     with Index.for_root(tmp_path) as index:
         new = store_post(tmp_path, index, make("央行宣布降准"))
         unchanged = store_post(tmp_path, index, make("央行宣布降准"))
-    assert (new.status, new.cpu_write, new.cpu_index) == ("new", 2, 2)
-    assert (unchanged.status, unchanged.cpu_write, unchanged.cpu_index) == ("unchanged", 1, 2)
+    # new: lookup 1→2 (index), read 2→4 (write), file 8→16 (write), row 16→32 (index)
+    assert (new.status, new.cpu_write, new.cpu_index) == ("new", 2 + 8, 1 + 16)
+    # unchanged: lookup 64→128, read 128→256 (write), compare and touch 256→512 (index)
+    assert unchanged.status == "unchanged"
+    assert (unchanged.cpu_write, unchanged.cpu_index) == (128, 64 + 256)
 
 
 def test_an_unreadable_stored_post_is_kept_as_a_version(tmp_path):
